@@ -1,0 +1,47 @@
+"""Huying (呼应): the county's call-and-response case system."""
+import os
+
+from flask import Flask
+
+from .config import Config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config=None):
+    """Build the app: config, extensions, blueprints, CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "huying.db")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    if uri.startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30, "check_same_thread": False}})
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20})
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app)
+
+    from .database import configure_engine
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from .api import register_api
+    from .web import web_bp
+    register_api(app)
+    app.register_blueprint(web_bp)
+
+    from .cli import register_cli
+    register_cli(app)
+    return app

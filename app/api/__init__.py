@@ -1,0 +1,57 @@
+"""The JSON API under /api/v1, token-authenticated, described at /api/v1/openapi.json."""
+from flask import jsonify, request
+from flask_smorest import Api
+
+from ..cases import CaseError
+from ..extensions import csrf
+
+
+class HuyingApi(Api):
+    def handle_http_exception(self, error):
+        """API errors as {"error", "message"}; the browser's errors stay HTML."""
+        if not request.path.startswith("/api/"):
+            return error
+        return http_error(error)
+
+
+def http_error(error):
+    data = getattr(error, "data", None) or {}
+    body = {"error": (error.name or "error").lower().replace(" ", "_"),
+            "message": data.get("message") or error.description or error.name}
+    messages = data.get("messages")
+    if messages:
+        flat = {}
+        for location in messages.values():
+            if isinstance(location, dict):
+                for k, v in location.items():
+                    flat[k] = "；".join(map(str, v)) if isinstance(v, list) else str(v)
+        body["errors"] = flat
+        body["message"] = "请求参数有误"
+    response = jsonify(body)
+    response.status_code = error.code or 500
+    return response
+
+
+def register_api(app):
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = HuyingApi(app, spec_kwargs={
+        "info": {"description": "乡呼县应 — the call/response case system. Authenticate with "
+                                "POST /api/v1/auth/token, then send `Authorization: Bearer <token>`."},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    })
+    from .views import blp
+    csrf.exempt(blp)
+    api.register_blueprint(blp)
+
+    @app.errorhandler(CaseError)
+    def _case_error(e):
+        body = {"error": e.code, "message": e.message}
+        if e.errors is not None:
+            body["errors"] = e.errors
+        response = jsonify(body)
+        response.status_code = e.status
+        return response
+
+    return api

@@ -1,0 +1,200 @@
+"""marshmallow schemas of the JSON API: they validate input and describe the OpenAPI document."""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+class Base(Schema):
+    class Meta:
+        unknown = EXCLUDE
+        ordered = True
+
+
+class ApiError(Base):
+    error = fields.String(required=True, metadata={"description": "machine-readable code"})
+    message = fields.String(required=True)
+    errors = fields.Raw(metadata={"description": "per-field messages ({field: message}) or a list"})
+
+
+class TokenRequest(Base):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    password = fields.String(required=True, validate=validate.Length(max=200))
+
+
+class Token(Base):
+    token = fields.String(required=True)
+
+
+class Org(Base):
+    code = fields.String()
+    name = fields.String()
+
+
+class Me(Base):
+    username = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.String())
+    org = fields.Nested(Org, allow_none=True)
+
+
+class Process(Base):
+    process_id = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    start_role = fields.String(allow_none=True)
+    deployed_at = fields.String()
+    deployed_by = fields.String()
+
+
+class ProcessDetail(Process):
+    start_form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the data POST /cases takes"})
+    tasks = fields.List(fields.Dict())
+
+
+class PageArgs(Base):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class CaseQuery(PageArgs):
+    process_id = fields.String(validate=validate.Length(max=100))
+    status = fields.String(validate=validate.OneOf(["open", "closed", "rejected", "refused", "errored"]))
+    stuck = fields.Boolean()
+
+
+class TaskQuery(PageArgs):
+    process_id = fields.String(validate=validate.Length(max=100))
+    case_id = fields.Integer()
+
+
+class Task(Base):
+    id = fields.String()
+    case_id = fields.Integer()
+    case_title = fields.String()
+    process_id = fields.String()
+    element_id = fields.String()
+    name = fields.String()
+    role = fields.String(allow_none=True)
+    org = fields.String(allow_none=True)
+    org_name = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    status = fields.String()
+    created_at = fields.String()
+    due_at = fields.String(allow_none=True)
+
+
+class TaskDetail(Task):
+    form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the task's form"})
+    data = fields.Dict()
+    instructions = fields.String(allow_none=True)
+    result = fields.Dict(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    completed_at = fields.String(allow_none=True)
+
+
+class Case(Base):
+    id = fields.Integer()
+    process_id = fields.String()
+    process_version = fields.Integer()
+    title = fields.String()
+    status = fields.String()
+    urgency = fields.String(allow_none=True)
+    initiator = fields.String()
+    initiator_org = fields.String(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+    closed_at = fields.String(allow_none=True)
+
+
+class CaseDetail(Case):
+    data = fields.Dict()
+    current_tasks = fields.List(fields.Nested(Task))
+    error = fields.Dict(allow_none=True)
+
+
+class CaseCreate(Base):
+    process_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    data = fields.Dict(load_default=dict)
+
+
+class Complete(Base):
+    data = fields.Dict(load_default=dict)
+
+
+class CompleteResult(Base):
+    case = fields.Nested(CaseDetail)
+    next_tasks = fields.List(fields.Nested(Task))
+
+
+def page_of(item_schema):
+    return type(f"{item_schema.__name__}Page", (Base,), {
+        "items": fields.List(fields.Nested(item_schema)),
+        "total": fields.Integer(), "page": fields.Integer(), "per_page": fields.Integer()})
+
+
+CasePage = page_of(Case)
+TaskPage = page_of(Task)
+
+
+class AuditEvent(Base):
+    id = fields.Integer()
+    at = fields.String()
+    actor = fields.String()
+    action = fields.String()
+    case_id = fields.Integer(allow_none=True)
+    task = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    org = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    detail = fields.String(allow_none=True)
+
+
+class AuditQuery(Base):
+    format = fields.String(load_default="jsonl", validate=validate.OneOf(["csv", "jsonl"]))
+    case_id = fields.Integer()
+    from_ = fields.DateTime(data_key="from")
+    to = fields.DateTime()
+
+
+class ListItem(Base):
+    code = fields.String()
+    domain = fields.String()
+    name = fields.String()
+    primary_org = fields.String()
+    supporting = fields.List(fields.String())
+    primary_duty = fields.String(allow_none=True)
+    supporting_duty = fields.String(allow_none=True)
+    legal_basis = fields.String(allow_none=True)
+    instructions = fields.String(allow_none=True)
+    limits = fields.Dict()
+
+
+class ResponsibilityList(Base):
+    version = fields.Integer()
+    title = fields.String()
+    published_at = fields.String()
+    effective_date = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(ListItem))
+
+
+class ListQuery(Base):
+    version = fields.Integer(validate=validate.Range(min=1))
+
+
+class Stuck(Base):
+    case_id = fields.Integer()
+    case_title = fields.String()
+    task = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    org = fields.String(allow_none=True)
+    waiting_since = fields.String()
+    due_at = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class Stats(Base):
+    scope = fields.String()
+    cases = fields.Dict()
+    response_rate = fields.Float(allow_none=True)
+    resolution_rate = fields.Float(allow_none=True)
+    satisfaction_rate = fields.Float(allow_none=True)

@@ -1,0 +1,288 @@
+"""Thin views: parse, call one domain function, answer."""
+import csv
+import io
+import json
+
+from flask import Response, g, jsonify, request, stream_with_context
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from .. import auth, cases, orgs, processes, reports, scope
+from ..audit import event_to_dict
+from ..extensions import db
+from ..models import AuditEvent, Case, ListItem, ListVersion, Task
+from ..models.types import utcnow
+from ..presenters import case_detail, case_dict, task_dict
+from ..timefmt import iso
+from . import schemas as s
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="呼应 JSON API")
+PUBLIC_ENDPOINTS = {"api.token"}
+
+
+@blp.before_request
+def authenticate():
+    """Every API call but the token exchange needs a valid bearer token (no cookies, so no CSRF)."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    user = auth.user_from_token(header[7:].strip()) if header[:7].lower() == "bearer " else None
+    if user is None:
+        response = jsonify({"error": "unauthorized", "message": "需要有效的 Bearer 令牌"})
+        response.status_code = 401
+        return response
+    g.user = user
+    return None
+
+
+def require_role(*roles):
+    if not g.user.has_role(*roles):
+        abort(403, message="您的角色无权执行此操作")
+
+
+def paginate(stmt, args, present):
+    page, per_page = args["page"], args["per_page"]
+    total = cases.count(stmt)
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return {"items": [present(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+@blp.route("/auth/token", methods=["POST"], endpoint="token")
+@blp.arguments(s.TokenRequest)
+@blp.response(200, s.Token)
+@blp.alt_response(401, schema=s.ApiError)
+def token(args):
+    """Exchange a username and password for a bearer token."""
+    user = auth.authenticate(args["username"], args["password"])
+    if user is None:
+        abort(401, message="用户名或密码错误")
+    return {"token": auth.issue_token(user)}
+
+
+@blp.route("/me")
+@blp.response(200, s.Me)
+def me():
+    """The signed-in user."""
+    u = g.user
+    return {"username": u.username, "name": u.name, "roles": u.roles,
+            "org": {"code": u.org.code, "name": u.org.name} if u.org else None}
+
+
+def _process_dict(row):
+    return {"process_id": row.process_id, "version": row.version, "name": row.name,
+            "start_role": row.start_role, "deployed_at": iso(row.deployed_at), "deployed_by": row.deployed_by}
+
+
+@blp.route("/processes")
+@blp.response(200, s.Process(many=True))
+def list_processes():
+    """Deployed processes, newest version of each."""
+    return [_process_dict(r) for r in processes.latest_versions()]
+
+
+@blp.route("/processes/<process_id>")
+@blp.response(200, s.ProcessDetail)
+@blp.alt_response(404, schema=s.ApiError)
+def get_process(process_id):
+    """The newest version of a process, with the JSON Schema of its start form."""
+    row = processes.latest_version(process_id)
+    if row is None:
+        abort(404, message=f"没有已部署的流程 {process_id}")
+    definition = processes.definition(row)
+    d = _process_dict(row)
+    d["start_form"] = cases.form_schema(definition, definition.start.form)
+    d["tasks"] = [{"element_id": t.element_id, "name": t.name, "role": t.role, "form": t.form}
+                  for t in definition.tasks.values()]
+    return d
+
+
+@blp.route("/processes/<process_id>/versions/<int:number>/bpmn")
+@blp.alt_response(200, content_type="application/xml", description="the BPMN XML of that version")
+def process_bpmn(process_id, number):
+    """The BPMN XML of one deployed version."""
+    row = processes.version(process_id, number)
+    if row is None:
+        abort(404, message="没有这个版本")
+    return Response(row.bpmn, mimetype="application/xml")
+
+
+@blp.route("/cases", methods=["POST"])
+@blp.arguments(s.CaseCreate)
+@blp.response(201, s.CaseDetail)
+@blp.alt_response(422, schema=s.ApiError)
+def create_case(args):
+    """Start a case of a process with its start data."""
+    case = cases.start_case(g.user, args["process_id"], args["data"])
+    return case_detail(case, cases.current_tasks(case.id), orgs.org_names())
+
+
+@blp.route("/cases")
+@blp.arguments(s.CaseQuery, location="query")
+@blp.response(200, s.CasePage)
+def list_cases(args):
+    """The cases the caller may see, newest first."""
+    stmt = select(Case).where(scope.case_filter(g.user))
+    if args.get("process_id"):
+        stmt = stmt.where(Case.process_id == args["process_id"])
+    if args.get("status"):
+        stmt = stmt.where(Case.status == args["status"])
+    if args.get("stuck"):
+        overdue = select(Task.case_id).where(Task.status == "ready", Task.due_at < utcnow())
+        stmt = stmt.where((Case.status == "errored") | Case.id.in_(overdue))
+    return paginate(stmt.order_by(Case.id.desc()), args, case_dict)
+
+
+@blp.route("/cases/<int:case_id>")
+@blp.response(200, s.CaseDetail)
+@blp.alt_response(404, schema=s.ApiError)
+def get_case(case_id):
+    """One case: its data, status and current tasks."""
+    case = cases.get_case(g.user, case_id)
+    return case_detail(case, cases.current_tasks(case.id), orgs.org_names())
+
+
+@blp.route("/cases/<int:case_id>/audit")
+@blp.response(200, s.AuditEvent(many=True))
+def case_audit(case_id):
+    """The case's audit events, oldest first."""
+    cases.get_case(g.user, case_id)
+    rows = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                              .order_by(AuditEvent.id)).scalars()
+    return [event_to_dict(e) for e in rows]
+
+
+@blp.route("/tasks")
+@blp.arguments(s.TaskQuery, location="query")
+@blp.response(200, s.TaskPage)
+def inbox(args):
+    """The caller's inbox: ready tasks for the caller's roles and org unit."""
+    stmt = select(Task).where(scope.inbox_filter(g.user))
+    if args.get("process_id"):
+        stmt = stmt.where(Task.process_id == args["process_id"])
+    if args.get("case_id"):
+        stmt = stmt.where(Task.case_id == args["case_id"])
+    names = orgs.org_names()
+    return paginate(stmt.order_by(Task.created_at, Task.id), args, lambda t: task_dict(t, names))
+
+
+@blp.route("/tasks/<task_id>")
+@blp.response(200, s.TaskDetail)
+@blp.alt_response(404, schema=s.ApiError)
+def get_task(task_id):
+    """A task with the JSON Schema of its form and its current data."""
+    task = cases.get_task(g.user, task_id)
+    _definition, schema = cases.task_form(task)
+    d = task_dict(task, orgs.org_names())
+    d.update(form=schema, instructions=task.instructions, result=task.result,
+             completed_by=task.completed_by, completed_at=iso(task.completed_at),
+             data=db.session.get(Case, task.case_id).data or {})
+    return d
+
+
+@blp.route("/tasks/<task_id>/claim", methods=["POST"])
+@blp.response(200, s.Task)
+def claim(task_id):
+    """Take a task so that no one else in the unit works on it."""
+    return task_dict(cases.claim_task(g.user, task_id))
+
+
+@blp.route("/tasks/<task_id>/unclaim", methods=["POST"])
+@blp.response(200, s.Task)
+def unclaim(task_id):
+    """Give a claimed task back to the unit."""
+    return task_dict(cases.unclaim_task(g.user, task_id))
+
+
+@blp.route("/tasks/<task_id>/complete", methods=["POST"])
+@blp.arguments(s.Complete)
+@blp.response(200, s.CompleteResult)
+@blp.alt_response(409, schema=s.ApiError)
+@blp.alt_response(422, schema=s.ApiError)
+def complete(args, task_id):
+    """Complete a task with its form data; answers the case and its next tasks."""
+    case, next_tasks = cases.complete_task(g.user, task_id, args["data"])
+    names = orgs.org_names()
+    return {"case": case_detail(case, next_tasks, names), "next_tasks": [task_dict(t, names) for t in next_tasks]}
+
+
+@blp.route("/supervision/stuck")
+@blp.response(200, s.Stuck(many=True))
+def stuck():
+    """Open cases overdue or errored (supervisor)."""
+    require_role("supervisor")
+    return [dict(r, waiting_since=iso(r["waiting_since"]), due_at=iso(r["due_at"])) for r in reports.stuck_cases()]
+
+
+@blp.route("/stats")
+@blp.response(200, s.Stats)
+def stats():
+    """Counts and rates for the caller's scope."""
+    return reports.stats(g.user)
+
+
+@blp.route("/responsibility-list")
+@blp.arguments(s.ListQuery, location="query")
+@blp.response(200, s.ResponsibilityList)
+def responsibility_list(args):
+    """The published responsibility list, or an earlier version with ?version=n."""
+    if args.get("version"):
+        lv = db.session.execute(select(ListVersion).where(ListVersion.version == args["version"])).scalar_one_or_none()
+    else:
+        lv = orgs.current_list_version()
+    if lv is None:
+        abort(404, message="没有这个版本的清单")
+    items = db.session.execute(select(ListItem).where(ListItem.list_version_id == lv.id)
+                               .order_by(ListItem.code)).scalars()
+    return {"version": lv.version, "title": lv.title, "published_at": iso(lv.published_at),
+            "effective_date": lv.effective_date, "items": [i.to_dict() for i in items]}
+
+
+AUDIT_COLUMNS = ["id", "at", "actor", "action", "case_id", "task", "task_id", "org", "ip", "before", "after", "detail"]
+
+
+@blp.route("/audit/export")
+@blp.arguments(s.AuditQuery, location="query")
+@blp.alt_response(200, content_type="text/csv", description="CSV (UTF-8 with BOM) or JSON Lines")
+def audit_export(args):
+    """The audit trail, streamed, filtered by case and time (supervisor, admin)."""
+    require_role("supervisor", "admin")
+    stmt = select(AuditEvent).order_by(AuditEvent.id)
+    if args.get("case_id"):
+        stmt = stmt.where(AuditEvent.case_id == args["case_id"])
+    if args.get("from_"):
+        stmt = stmt.where(AuditEvent.at >= args["from_"])
+    if args.get("to"):
+        stmt = stmt.where(AuditEvent.at < args["to"])
+    fmt = args["format"]
+
+    def rows():
+        last = 0
+        while True:   # keyset pages: constant memory however long the trail
+            batch = db.session.execute(stmt.where(AuditEvent.id > last).limit(1000)).scalars().all()
+            if not batch:
+                return
+            for e in batch:
+                yield event_to_dict(e)
+            last = batch[-1].id
+            db.session.expunge_all()
+
+    def generate():
+        if fmt == "csv":
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            yield "\ufeff"
+            writer.writerow(AUDIT_COLUMNS)
+            for d in rows():
+                writer.writerow([json.dumps(d[c], ensure_ascii=False) if isinstance(d[c], (dict, list)) else
+                                 ("" if d[c] is None else d[c]) for c in AUDIT_COLUMNS])
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+            yield buf.getvalue()
+        else:
+            for d in rows():
+                yield json.dumps(d, ensure_ascii=False) + "\n"
+    mimetype = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
+    response = Response(stream_with_context(generate()), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=audit.{fmt}"
+    return response

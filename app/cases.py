@@ -1,0 +1,308 @@
+"""Cases: start one, complete or claim a task — each one transaction, one place.
+
+Each write locks the case (see database.py), runs the engine, projects the ready user tasks into
+the `tasks` table, records who takes part, appends the audit events and commits once.
+"""
+from sqlalchemy import func, select
+
+from . import audit, orgs, processes, scope
+from .database import lock_case, write_transaction
+from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
+from .engine import expressions
+from .extensions import db
+from .models import Case, CaseParticipant, Task
+from .models.types import utcnow
+
+
+class CaseError(Exception):
+    """A request the domain refuses; `status` is the HTTP status it maps to."""
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, errors=None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class NotFound(CaseError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(CaseError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(CaseError):
+    status, code = 409, "conflict"
+
+
+class Invalid(CaseError):
+    status, code = 422, "invalid"
+
+
+# --- forms ------------------------------------------------------------------------------------
+def form_schema(definition, filename, case_data=None):
+    """The JSON Schema of a form as served and checked now (choices filled in, lead suggested)."""
+    schema = definition.form(filename)
+    if schema is None:
+        return None
+    schema = resolve_options(schema, orgs.form_options)
+    return _suggest(schema, case_data or {})
+
+
+def _suggest(schema, case_data):
+    """A field marked `x-suggest: list_item_primary` defaults to the list item's primary unit."""
+    props = schema.get("properties") or {}
+    wanted = [k for k, p in props.items() if isinstance(p, dict) and p.get("x-suggest") == "list_item_primary"]
+    if not wanted:
+        return schema
+    item = orgs.list_item(case_data.get("list_item"))
+    if item is None or item.primary_org == orgs.TOWNSHIP:
+        return schema
+    schema = dict(schema, properties=dict(props))
+    for k in wanted:
+        schema["properties"][k] = dict(props[k], default=item.primary_org)
+    return schema
+
+
+def check_form(schema, data):
+    """Form data reduced to the form's fields, defaults filled, validated; raises Invalid."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise Invalid("data 应为对象", {"data": "应为对象"})
+    if schema is None:
+        return {}
+    clean = clean_data(schema, data)
+    errors = validate(schema, clean)
+    if errors:
+        raise Invalid("表单填写有误", errors)
+    return clean
+
+
+# --- reading ----------------------------------------------------------------------------------
+def get_case(user, case_id):
+    case = db.session.get(Case, case_id)
+    if case is None or not scope.can_see_case(user, case_id):
+        raise NotFound("案件不存在或无权查看")
+    return case
+
+
+def get_task(user, task_id):
+    """The task if `user` may see it: addressed to them, or part of a case they may see."""
+    task = db.session.get(Task, str(task_id))
+    if task is None or not (scope.may_act_on(user, task) or scope.can_see_case(user, task.case_id)):
+        raise NotFound("任务不存在或无权查看")
+    return task
+
+
+def current_tasks(case_id):
+    stmt = select(Task).where(Task.case_id == case_id, Task.status == "ready").order_by(Task.created_at, Task.id)
+    return db.session.execute(stmt).scalars().all()
+
+
+def task_form(task):
+    """(definition, schema) of a task's form."""
+    case = db.session.get(Case, task.case_id)
+    definition = processes.definition(case.definition_row)
+    return definition, form_schema(definition, task.form, case.data)
+
+
+# --- writing ----------------------------------------------------------------------------------
+def start_case(user, process_id, data):
+    row = processes.latest_version(process_id)
+    if row is None:
+        raise NotFound(f"没有已部署的流程 {process_id}")
+    definition = processes.definition(row)
+    if definition.start.role and not user.has_role(definition.start.role):
+        raise Forbidden(f"只有“{definition.start.role}”角色可以发起此流程")
+    clean = check_form(form_schema(definition, definition.start.form), data)
+    engine_data = dict(clean, initiator=user.username, initiator_org=user.org_code)
+    with write_transaction():
+        case = Case(process_id=row.process_id, process_version_id=row.id, process_version=row.version,
+                    title=_title(definition, engine_data), urgency=clean.get("urgency"),
+                    initiator=user.username, initiator_org=user.org_code, data=engine_data)
+        db.session.add(case)
+        db.session.flush()
+        if user.org_code:
+            db.session.add(CaseParticipant(case_id=case.id, org_code=user.org_code))
+        audit.record("case_started", user.username, case.id, after=clean, org_code=user.org_code,
+                     detail=f"{row.process_id} v{row.version}")
+        run = CaseRun.start(definition)
+        _advance(case, run, user.username, lambda: run.begin(engine_data))
+    return case
+
+
+def complete_task(user, task_id, data):
+    """Complete a ready task with form data; returns (case, next ready tasks of the case)."""
+    task = _task_for_action(user, task_id)
+    case = db.session.get(Case, task.case_id)
+    definition = processes.definition(case.definition_row)
+    clean = check_form(form_schema(definition, task.form, case.data), data)
+    with write_transaction():
+        case = lock_case(task.case_id)
+        task = _refresh(task)
+        _check_open(user, case, task)
+        run = CaseRun.load(definition, case.state)
+        if not run.task_is_ready(task.id):
+            raise Conflict("任务已不处于待办状态")
+        current = run.task_data(task.id)
+        before = {k: current.get(k) for k in clean}
+        task.status, task.completed_at, task.completed_by, task.result = "completed", utcnow(), user.username, clean
+        task.assignee = task.assignee or user.username
+        audit.record("task_completed", user.username, case.id, task=task, before=before, after=clean,
+                     org_code=task.org_code)
+        _advance(case, run, user.username, lambda: run.complete(task.id, clean))
+    return case, current_tasks(case.id)
+
+
+def claim_task(user, task_id):
+    task = _task_for_action(user, task_id)
+    with write_transaction():
+        case = lock_case(task.case_id)
+        task = _refresh(task)
+        _check_open(user, case, task)
+        if task.assignee != user.username:
+            task.assignee = user.username
+            audit.record("task_claimed", user.username, case.id, task=task, org_code=task.org_code,
+                         before={"assignee": None}, after={"assignee": user.username})
+    return task
+
+
+def unclaim_task(user, task_id):
+    task = _task_for_action(user, task_id)
+    with write_transaction():
+        case = lock_case(task.case_id)
+        task = _refresh(task)
+        _check_open(user, case, task)
+        if task.assignee == user.username:
+            task.assignee = None
+            audit.record("task_unclaimed", user.username, case.id, task=task, org_code=task.org_code,
+                         before={"assignee": user.username}, after={"assignee": None})
+    return task
+
+
+# --- internals --------------------------------------------------------------------------------
+def _task_for_action(user, task_id):
+    task = db.session.get(Task, str(task_id))
+    if task is None:
+        raise NotFound("任务不存在")
+    if not scope.may_act_on(user, task):
+        if scope.can_see_case(user, task.case_id):
+            raise Forbidden("此任务不属于您的岗位或单位")
+        raise NotFound("任务不存在")
+    return task
+
+
+def _refresh(task):
+    stmt = select(Task).where(Task.id == task.id).execution_options(populate_existing=True)
+    return db.session.execute(stmt).scalar_one()
+
+
+def _check_open(user, case, task):
+    if task.status == "completed":
+        raise Conflict("任务已完成")
+    if task.status != "ready":
+        raise Conflict("任务已不处于待办状态")
+    if case.status != "open":
+        raise Conflict(f"案件状态为 {case.status}，不能办理")
+    if task.assignee and task.assignee != user.username:
+        raise Conflict(f"任务已由 {task.assignee} 认领")
+
+
+def _title(definition, data):
+    try:
+        value = expressions.evaluate(definition.title_expr, data)
+    except expressions.ExpressionError:
+        value = None
+    return str(value)[:200] if value else definition.name
+
+
+def _advance(case, run, actor, step):
+    """Run one engine step and project its outcome onto the case, or mark the case errored."""
+    try:
+        step()
+        ready = [] if run.is_completed() else run.ready_tasks()
+    except EngineError as e:
+        _mark_errored(case, run, actor, e)
+        return
+    now = utcnow()
+    open_rows = {t.id: t for t in db.session.execute(
+        select(Task).where(Task.case_id == case.id, Task.status == "ready")).scalars()}
+    ready_ids = {t.id for t in ready}
+    for row in open_rows.values():
+        if row.id not in ready_ids:
+            row.status = "cancelled"
+            audit.record("task_cancelled", actor, case.id, task=row, org_code=row.org_code)
+    known = {(p.org_code, p.role) for p in db.session.execute(
+        select(CaseParticipant).where(CaseParticipant.case_id == case.id)).scalars()}
+    for t in ready:
+        if t.id in open_rows:
+            continue
+        row = Task(id=t.id, case_id=case.id, process_id=case.process_id, case_title=case.title,
+                   element_id=t.element_id, name=t.name, role=t.role, org_code=t.org_code,
+                   form=t.form, instructions=t.instructions, created_at=now)
+        db.session.add(row)
+        key = (t.org_code, None) if t.org_code else (None, t.role)
+        if key not in known:
+            known.add(key)
+            db.session.add(CaseParticipant(case_id=case.id, org_code=key[0], role=key[1]))
+        audit.record("task_ready", actor, case.id, task=row, org_code=t.org_code,
+                     after={"role": t.role, "org": t.org_code})
+    case.data = run.case_data()
+    case.updated_at = now
+    if run.is_completed():
+        before = case.status
+        case.status = run.final_status()
+        case.closed_at = now
+        case.state = None              # a finished workflow is never loaded again
+        case.next_timer_at = None
+        audit.record("case_" + case.status, actor, case.id, before={"status": before},
+                     after={"status": case.status})
+    else:
+        case.state = run.dump()
+        case.next_timer_at = run.next_timer_at()
+
+
+def _mark_errored(case, run, actor, error):
+    """An engine step failed: keep the state for a retry, take the case out of the inboxes."""
+    before = case.status
+    case.status = "errored"
+    case.error_message = str(error)
+    case.error_element = error.element_id
+    case.updated_at = utcnow()
+    try:
+        case.state = run.dump()
+    except Exception:  # noqa: BLE001 - an unserialisable state keeps the last good one
+        pass
+    for row in db.session.execute(select(Task).where(Task.case_id == case.id, Task.status == "ready")).scalars():
+        row.status = "suspended"
+    audit.record("case_errored", actor, case.id, before={"status": before},
+                 after={"status": "errored", "element": error.element_id}, detail=str(error))
+
+
+def count(stmt):
+    return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
+
+
+def fire_due_timers(now=None, limit=100):
+    """Advance the open cases whose next timer is due; returns how many were advanced.
+
+    Finds them through the indexed `next_timer_at` column and fires each through the same
+    locked write path as a task completion."""
+    now = now or utcnow()
+    due = db.session.execute(select(Case.id).where(Case.status == "open", Case.next_timer_at <= now)
+                             .order_by(Case.next_timer_at).limit(limit)).scalars().all()
+    fired = 0
+    for case_id in due:
+        with write_transaction():
+            case = lock_case(case_id)
+            if case is None or case.status != "open" or case.next_timer_at is None or case.next_timer_at > now:
+                continue
+            definition = processes.definition(case.definition_row)
+            run = CaseRun.load(definition, case.state)
+            audit.record("timer_fired", "system", case.id, before={"next_timer_at": case.next_timer_at.isoformat()})
+            _advance(case, run, "system", run.advance)
+            fired += 1
+    return fired

@@ -1,0 +1,31 @@
+"""Configuration: everything from environment variables, with defaults for the embedded demo."""
+import os
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None   # None: SQLite under instance/
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_SESSION_OPTIONS = {"expire_on_commit": False}
+    SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "10"))
+    HUYING_DEMO = os.environ.get("HUYING_DEMO", "0") == "1"
+    TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
+    TIMEZONE = os.environ.get("HUYING_TIMEZONE", "Asia/Shanghai")
+    PROCESSES_DIR = os.environ.get("HUYING_PROCESSES_DIR") or None    # None: <project>/processes
+    FORMS_DIR = os.environ.get("HUYING_FORMS_DIR") or None            # None: <project>/forms
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    JSON_SORT_KEYS = False
+    API_TITLE = "Huying 呼应 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    HUYING_DEMO = True

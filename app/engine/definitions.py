@@ -1,0 +1,224 @@
+"""Loading and validating a process: one BPMN file and the forms it names.
+
+`load_definition(bpmn_bytes, forms)` returns a ProcessDefinition or raises DefinitionError with
+every problem found, each with the element id it concerns, so that nothing invalid is deployed.
+The XML is parsed here with entities, DTDs and network access refused (XXE), then handed to
+SpiffWorkflow's parser as a tree.
+"""
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
+
+from ..roles import role_of_lane
+from . import expressions
+from .forms import FormError, load_form
+
+MAX_BPMN_BYTES = 2 * 1024 * 1024
+RESERVED_IDS = {"Start", "End", "Root"}
+CASE_STATUSES = {"closed", "rejected", "refused"}
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+
+
+class DefinitionError(Exception):
+    """A process that must not be deployed; `errors` is [{element_id?, message}]."""
+
+    def __init__(self, errors):
+        super().__init__("; ".join(f"{e.get('element_id') or '-'}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+@dataclass
+class TaskDef:
+    """What the application needs to know of one user task (or of the start event)."""
+    element_id: str
+    name: str
+    role: str
+    form: str = None
+    ui_form: str = None
+    org_expr: str = None
+    instructions: str = None
+
+
+@dataclass
+class ProcessDefinition:
+    process_id: str
+    name: str
+    spec: object
+    subprocess_specs: dict
+    start: TaskDef
+    tasks: dict                      # element id -> TaskDef, user tasks only
+    forms: dict                      # filename -> JSON Schema
+    end_status: dict = field(default_factory=dict)   # end event id -> case status
+    title_expr: str = "title"
+
+    def form(self, filename):
+        return self.forms.get(filename) if filename else None
+
+
+def parse_xml(data):
+    """An lxml tree of untrusted BPMN bytes: no DTD, no entities, no network."""
+    if not isinstance(data, (bytes, bytearray)):
+        data = str(data).encode("utf-8")
+    if len(data) > MAX_BPMN_BYTES:
+        raise DefinitionError([{"message": f"BPMN 文件过大（上限 {MAX_BPMN_BYTES // 1024} KB）"}])
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise DefinitionError([{"message": "BPMN 文件不能包含 DOCTYPE 或实体声明（XXE 风险）"}])
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             dtd_validation=False, huge_tree=False, remove_comments=True)
+    try:
+        root = etree.fromstring(bytes(data), parser=parser)
+    except etree.XMLSyntaxError as e:
+        raise DefinitionError([{"message": f"XML 无法解析：{e}"}]) from None
+    return etree.ElementTree(root)
+
+
+def _properties(node):
+    props = {}
+    for p in node.findall("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+        if p.get("name"):
+            props[p.get("name")] = p.get("value")
+    return props
+
+
+def _instructions(node):
+    el = node.find("bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS)
+    return el.text.strip() if el is not None and el.text else None
+
+
+def load_definition(bpmn, forms, process_id=None):
+    """Parse and validate a BPMN document with its forms ({filename: bytes|str|dict}).
+
+    Returns the ProcessDefinition of `process_id`, or of the document's only executable process."""
+    tree = parse_xml(bpmn)
+    errors = []
+    root = tree.getroot()
+    if root.tag != "{%s}definitions" % NS["bpmn"]:
+        raise DefinitionError([{"message": "不是 BPMN 2.0 文件（根元素应为 bpmn:definitions）"}])
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get("id") in RESERVED_IDS:
+            errors.append({"element_id": el.get("id"),
+                           "message": f"元素 id “{el.get('id')}” 为引擎保留，请改用其他 id（如 start_call）"})
+    processes = root.findall("bpmn:process", NS)
+    executable = [p for p in processes if p.get("isExecutable", "false") == "true"] or processes
+    if process_id is None:
+        if len(executable) != 1:
+            errors.append({"message": "文件中应当恰好有一个可执行流程（isExecutable=\"true\"）"})
+            raise DefinitionError(errors)
+        process_id = executable[0].get("id")
+    proc_node = next((p for p in processes if p.get("id") == process_id), None)
+    if proc_node is None:
+        raise DefinitionError(errors + [{"message": f"文件中没有流程 {process_id}"}])
+    if errors:
+        raise DefinitionError(errors)
+
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    try:
+        parser.add_bpmn_xml(tree, filename=f"{process_id}.bpmn")
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as e:
+        raise DefinitionError([{"element_id": e.id or None, "message": f"BPMN 校验失败：{_first_line(e)}"}]) from None
+    except Exception as e:  # the parser raises assorted errors on malformed models
+        raise DefinitionError([{"message": f"BPMN 无法解析：{_first_line(e)}"}]) from None
+
+    loaded_forms = {}
+    for name, content in (forms or {}).items():
+        if isinstance(content, dict):
+            loaded_forms[name] = content
+            continue
+        try:
+            loaded_forms[name] = load_form(content, name)
+        except FormError as e:
+            errors.append({"element_id": None, "message": str(e)})
+
+    nodes = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    tasks, end_status, start = {}, {}, None
+    all_specs = [spec] + list(subprocess_specs.values())
+    for pspec in all_specs:
+        for ts in pspec.task_specs.values():
+            node = nodes.get(getattr(ts, "bpmn_id", None) or "")
+            if node is None:
+                continue
+            errors.extend(_check_expressions(ts, node))
+            props = _properties(node)
+            if isinstance(ts, UserTask) or (isinstance(ts, StartEvent) and pspec is spec):
+                role = role_of_lane(ts.lane)
+                if isinstance(ts, UserTask) and role is None:
+                    msg = (f"用户任务“{ts.bpmn_name or ts.bpmn_id}”不在任何泳道中" if ts.lane is None
+                           else f"泳道“{ts.lane}”不是已知角色（应为角色代码或中文名，如 乡镇、响应中心、县级部门）")
+                    errors.append({"element_id": ts.bpmn_id, "message": msg})
+                form = props.get("formJsonSchemaFilename") or None
+                ui = props.get("formUiSchemaFilename") or None
+                for f in (form, ui):
+                    if f and f not in loaded_forms and f not in {e.get("file") for e in errors}:
+                        errors.append({"element_id": ts.bpmn_id, "file": f,
+                                       "message": f"表单文件 {f} 不存在（应放在 forms/ 下）"})
+                org_expr = props.get("orgUnit") or None
+                if org_expr:
+                    reason = expressions.check_expression(org_expr)
+                    if reason:
+                        errors.append({"element_id": ts.bpmn_id, "message": f"orgUnit 表达式不被接受：{reason}"})
+                td = TaskDef(ts.bpmn_id, ts.bpmn_name or ts.bpmn_id, role, form, ui, org_expr, _instructions(node))
+                if isinstance(ts, UserTask):
+                    tasks[ts.bpmn_id] = td
+                else:
+                    start = td
+            if isinstance(ts, EndEvent) and pspec is spec:
+                status = props.get("caseStatus") or "closed"
+                if status not in CASE_STATUSES:
+                    errors.append({"element_id": ts.bpmn_id,
+                                   "message": f"caseStatus 只能是 {', '.join(sorted(CASE_STATUSES))}"})
+                end_status[ts.bpmn_id] = status
+    if start is None:
+        errors.append({"element_id": process_id, "message": "流程没有开始事件"})
+    for e in errors:
+        e.pop("file", None)
+    if errors:
+        raise DefinitionError(errors)
+    return ProcessDefinition(
+        process_id=process_id, name=proc_node.get("name") or process_id, spec=spec,
+        subprocess_specs=subprocess_specs, start=start, tasks=tasks, forms=loaded_forms,
+        end_status=end_status, title_expr=_properties(proc_node).get("caseTitle") or "title")
+
+
+def _first_line(e):
+    return str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+
+
+def _check_expressions(ts, node):
+    """Every expression and script of one element must be accepted by the restricted language."""
+    found = []
+    if isinstance(ts, ScriptTask):
+        found.append(("script", ts.script, expressions.check_script))
+    for attr in ("prescript", "postscript"):
+        if getattr(ts, attr, None):
+            found.append((attr, getattr(ts, attr), expressions.check_script))
+    for cond, _target in getattr(ts, "cond_task_specs", None) or []:
+        if cond is not None:
+            found.append(("condition", cond.args[0], expressions.check_expression))
+    if isinstance(ts, MultiInstanceTask):
+        for attr in ("cardinality", "condition"):
+            if getattr(ts, attr, None):
+                found.append((attr, getattr(ts, attr), expressions.check_expression))
+    event_def = getattr(ts, "event_definition", None)
+    if isinstance(event_def, TimerEventDefinition):
+        found.append(("timer", event_def.expression, expressions.check_expression))
+    errors = []
+    for kind, source, check in found:
+        reason = check(source)
+        if reason:
+            label = {"script": "脚本", "condition": "条件", "timer": "定时器表达式", "cardinality": "多实例数量",
+                     "prescript": "前置脚本", "postscript": "后置脚本"}.get(kind, kind)
+            errors.append({"element_id": ts.bpmn_id, "message": f"{label}不被受限表达式语言接受：{reason}"})
+    return errors

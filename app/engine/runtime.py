@@ -1,0 +1,231 @@
+"""Running one case: start it, load its state, complete a task, advance, save.
+
+The process spec is parsed once per deployed version and kept in memory; a case stores only its
+own state (the task tree and data), zlib-compressed JSON without `\\uXXXX` escapes. Every loaded
+workflow gets the restricted script engine (G11: SpiffWorkflow does not serialise it).
+"""
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from . import expressions
+
+STATE_FORMAT = 1
+
+
+class EngineError(Exception):
+    """An engine step failed (a bad expression in a redrawn process, say)."""
+
+    def __init__(self, message, element_id=None):
+        super().__init__(message)
+        self.element_id = element_id
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """Every expression and script of a process goes through Huying's own interpreter."""
+
+    def evaluate(self, expression, context, external_context=None):
+        names = dict(external_context or {})
+        names.update(context)
+        return expressions.evaluate(expression, names)
+
+    def execute(self, script, context, external_context=None):
+        expressions.execute(script, context)
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise expressions.ExpressionError("服务任务未启用")
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    def __init__(self):
+        super().__init__(environment=RestrictedEnvironment())
+
+    def validate(self, expression):
+        expressions.compile_expression(expression)
+
+
+SCRIPT_ENGINE = RestrictedScriptEngine()
+
+
+class _StateOnlyConverter(BpmnWorkflowConverter):
+    """Serialises a workflow without its spec; the spec comes back from the version cache."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(SPIFF_CONFIG)
+_config[BpmnWorkflow] = _StateOnlyConverter
+_REGISTRY = BpmnWorkflowSerializer.configure(_config)
+
+
+@dataclass
+class ReadyTask:
+    """A user task waiting for a person, as the inbox projection stores it."""
+    id: str
+    element_id: str
+    name: str
+    role: str
+    org_code: str
+    form: str
+    instructions: str
+
+
+class CaseRun:
+    """One case's workflow in memory for the duration of one write."""
+
+    def __init__(self, definition, workflow):
+        self.definition = definition
+        self.wf = workflow
+        self.wf.script_engine = SCRIPT_ENGINE
+
+    # --- life cycle --------------------------------------------------------------------------
+    @classmethod
+    def start(cls, definition):
+        """A new workflow of the definition, not yet run (see `begin`)."""
+        return cls(definition, BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=SCRIPT_ENGINE))
+
+    def begin(self, data):
+        """Give the start event its data and run up to the first waiting tasks."""
+        start_task = next(iter(self.wf.get_tasks(state=TaskState.READY)), None)
+        if start_task is not None:
+            start_task.data.update(data)
+        self._steps()
+
+    @classmethod
+    def load(cls, definition, state):
+        dct = json.loads(zlib.decompress(state))
+        if dct.pop("format", None) != STATE_FORMAT:
+            raise EngineError("案件状态格式不受支持")
+        wf = _REGISTRY.restore(dct["workflow"], spec=definition.spec, subprocess_specs=definition.subprocess_specs)
+        return cls(definition, wf)
+
+    def dump(self):
+        dct = {"format": STATE_FORMAT, "workflow": _REGISTRY.convert(self.wf)}
+        text = json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+        return zlib.compress(text.encode("utf-8"), 6)
+
+    # --- tasks -------------------------------------------------------------------------------
+    def ready_tasks(self):
+        out = []
+        for t in self.wf.get_tasks(state=TaskState.READY, manual=True):
+            td = self.definition.tasks.get(t.task_spec.bpmn_id)
+            if td is None:
+                continue
+            org = None
+            if td.org_expr:
+                try:
+                    org = expressions.evaluate(td.org_expr, t.data)
+                except expressions.ExpressionError as e:
+                    raise EngineError(f"无法确定任务“{td.name}”的承办单位（orgUnit）：{e}", td.element_id) from None
+                if org is not None and not isinstance(org, str):
+                    raise EngineError(f"任务“{td.name}”的 orgUnit 应为单位代码", td.element_id)
+            out.append(ReadyTask(str(t.id), td.element_id, td.name, td.role, org, td.form, td.instructions))
+        return out
+
+    def task(self, task_id):
+        try:
+            return self.wf.get_task_from_id(UUID(str(task_id)))
+        except (ValueError, KeyError, SpiffWorkflowException):
+            return None
+
+    def task_is_ready(self, task_id):
+        t = self.task(task_id)
+        return t is not None and t.state == TaskState.READY and t.task_spec.manual
+
+    def task_data(self, task_id):
+        t = self.task(task_id)
+        return dict(t.data) if t is not None else {}
+
+    def complete(self, task_id, data):
+        """Run a READY user task with already validated form data, then advance the case."""
+        t = self.task(task_id)
+        if t is None or t.state != TaskState.READY or not t.task_spec.manual:
+            raise EngineError("任务不处于待办状态")
+        t.data.update(data)
+        self._guard(t.run)
+        self._steps()
+
+    def advance(self):
+        """Fire due timers and run what follows (G8: refresh, then step)."""
+        self._steps()
+
+    def _steps(self):
+        self._guard(self.wf.refresh_timers)
+        self._guard(self.wf.do_engine_steps)
+
+    @staticmethod
+    def _guard(fn):
+        try:
+            fn()
+        except WorkflowTaskException as e:
+            element = getattr(getattr(e, "task", None), "task_spec", None)
+            raise EngineError(_message(e), getattr(element, "bpmn_id", None)) from None
+        except SpiffWorkflowException as e:
+            raise EngineError(_message(e), getattr(getattr(e, "task_spec", None), "bpmn_id", None)) from None
+        except expressions.ExpressionError as e:
+            raise EngineError(str(e)) from None
+
+    # --- what the projections store -------------------------------------------------------
+    def is_completed(self):
+        return self.wf.is_completed()
+
+    def final_status(self):
+        """The case status named by the end event the process reached."""
+        for t in self.wf.tasks.values():
+            if t.state != TaskState.COMPLETED or not isinstance(t.task_spec, EndEvent):
+                continue
+            status = self.definition.end_status.get(t.task_spec.bpmn_id)
+            if status:
+                return status
+        return "closed"
+
+    def case_data(self):
+        """The process-level variables now: those of the latest top-level task."""
+        if self.wf.is_completed():
+            return dict(self.wf.data)
+        latest = None
+        for t in self.wf.tasks.values():
+            if t.state & (TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED):
+                if latest is None or t.last_state_change >= latest.last_state_change:
+                    latest = t
+        return dict(latest.data) if latest is not None else {}
+
+    def next_timer_at(self):
+        values = [e.value for e in self.wf.waiting_events() if e.event_type.endswith("TimerEventDefinition")]
+        values = [v for v in values if isinstance(v, str)]
+        if not values:
+            return None
+        return min(datetime.fromisoformat(v).astimezone(timezone.utc) for v in values)
+
+
+def _message(e):
+    text = str(e).strip() or type(e).__name__
+    notes = getattr(e, "notes", None) or getattr(e, "__notes__", None) or []
+    return "; ".join([text] + [n for n in notes if n and n not in text])[:1000]

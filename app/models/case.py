@@ -1,0 +1,81 @@
+"""Cases, the inbox projection of their ready tasks, and who takes part in them.
+
+Inboxes, case lists and supervision read these indexed columns; only the engine reads `state`.
+"""
+from sqlalchemy import ForeignKey, Index, JSON, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+CASE_STATUSES = ("open", "closed", "rejected", "refused", "errored")
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_created", "status", "created_at"),
+        Index("ix_cases_initiator_org_status", "initiator_org", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    process_version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    initiator: Mapped[str] = mapped_column(String(50))
+    initiator_org: Mapped[str | None] = mapped_column(String(20))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[bytes | None] = mapped_column(LargeBinary)
+    row_version: Mapped[int] = mapped_column(default=1)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, default=utcnow)
+    closed_at = mapped_column(UTCDateTime)
+    next_timer_at = mapped_column(UTCDateTime, index=True)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_element: Mapped[str | None] = mapped_column(String(100))
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    definition_row = relationship("ProcessVersion", lazy="select")
+
+
+class Task(db.Model):
+    """One user task of a case, from the moment it becomes ready; kept after completion."""
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_inbox", "status", "role", "org_code", "created_at"),
+        Index("ix_tasks_case_status", "case_id", "status"),
+        Index("ix_tasks_status_due", "status", "due_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)   # the engine's task id
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    process_id: Mapped[str] = mapped_column(String(100))
+    case_title: Mapped[str] = mapped_column(String(200), default="")
+    element_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(30))
+    org_code: Mapped[str | None] = mapped_column(String(20))
+    form: Mapped[str | None] = mapped_column(String(200))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(String(50), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="ready")   # ready, completed, cancelled
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    due_at = mapped_column(UTCDateTime)
+    completed_at = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(50))
+    result: Mapped[dict | None] = mapped_column(JSON)   # the form data the task was completed with
+
+
+class CaseParticipant(db.Model):
+    """An org unit (or, for tasks open to a whole role, the role) that takes part in a case."""
+    __tablename__ = "case_participants"
+    __table_args__ = (
+        Index("ix_participants_org_case", "org_code", "case_id"),
+        Index("ix_participants_role_case", "role", "case_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    org_code: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(30))

@@ -1,0 +1,43 @@
+"""The county organisation: org units (townships, departments, offices) and their users."""
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, JSON, String
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+
+class OrgUnit(db.Model):
+    __tablename__ = "org_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30), index=True)   # township, department, center, ...
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def to_dict(self):
+        return {"code": self.code, "name": self.name}
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    org: Mapped[OrgUnit | None] = relationship(lazy="joined")
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def org_code(self):
+        return self.org.code if self.org else None
+
+    def has_role(self, *roles):
+        return any(r in self.roles for r in roles)

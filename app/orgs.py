@@ -1,0 +1,45 @@
+"""The organisation and the responsibility list as forms and pages need them."""
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ListItem, ListVersion, OrgUnit
+
+TOWNSHIP = "TOWNSHIP"   # primary/supporting unit "the township where the matter arises"
+
+
+def org_units(kind):
+    stmt = select(OrgUnit).where(OrgUnit.kind == kind, OrgUnit.active.is_(True)).order_by(OrgUnit.code)
+    return db.session.execute(stmt).scalars().all()
+
+
+def org_names():
+    return dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+
+
+def current_list_version():
+    stmt = select(ListVersion).order_by(ListVersion.version.desc()).limit(1)
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
+def list_item(code, list_version=None):
+    lv = list_version or current_list_version()
+    if lv is None or not code:
+        return None
+    return db.session.execute(select(ListItem).where(
+        ListItem.list_version_id == lv.id, ListItem.code == code)).scalar_one_or_none()
+
+
+def form_options(kind):
+    """Choices for a form property marked `x-options`: [(value, label)]."""
+    if kind == "departments":
+        return [(o.code, o.name) for o in org_units("department")]
+    if kind == "townships":
+        return [(o.code, o.name) for o in org_units("township")]
+    if kind == "list_items":
+        lv = current_list_version()
+        if lv is None:
+            return []
+        rows = db.session.execute(select(ListItem.code, ListItem.domain, ListItem.name)
+                                  .where(ListItem.list_version_id == lv.id).order_by(ListItem.code)).all()
+        return [(code, f"{code} {domain}·{name}") for code, domain, name in rows]
+    return []

@@ -1,0 +1,35 @@
+"""Roles of the county organisation and the lane names that stand for them in BPMN files.
+
+A lane's name is the role's code or its Chinese name (CONTRACT.md §3). This is the one place
+that maps the two, so renaming a lane in the modeller re-routes nothing by surprise.
+"""
+ROLES = {
+    "township": "乡镇",
+    "center": "响应中心",
+    "department": "县级部门",
+    "supervisor": "督查室",
+    "staffing_office": "编办",
+    "legal": "司法局",
+    "leader": "县委县政府",
+    "analyst": "流程分析员",
+    "admin": "管理员",
+}
+
+# other spellings analysts use for the same lanes
+_ALIASES = {"县委/县政府": "leader", "督查": "supervisor", "响应平台": "center", "部门": "department"}
+
+# roles that see every case; the others see the cases their org unit or role takes part in
+SEE_ALL_ROLES = frozenset({"center", "supervisor", "admin", "analyst"})
+
+
+def role_of_lane(lane_name):
+    """The role code a lane name stands for, or None when it names no role."""
+    if lane_name is None:
+        return None
+    name = lane_name.strip()
+    if name in ROLES:
+        return name
+    for code, chinese in ROLES.items():
+        if chinese == name:
+            return code
+    return _ALIASES.get(name)

@@ -1,0 +1,51 @@
+"""Who may see which case and act on which task — the one place both the web and the API ask.
+
+A township sees the calls it raised; a department sees the cases dispatched to it; an office
+whose role has a task open to the whole role sees that case; the centre, the supervisor, the
+analyst and the admin see all.
+"""
+from sqlalchemy import exists, false, or_, select, true
+
+from .extensions import db
+from .models import Case, CaseParticipant, Task
+from .roles import SEE_ALL_ROLES
+
+
+def sees_all(user):
+    return any(r in SEE_ALL_ROLES for r in user.roles)
+
+
+def case_filter(user):
+    """A WHERE clause on Case selecting the cases `user` may see."""
+    if sees_all(user):
+        return true()
+    conds = []
+    org = user.org_code
+    if org:
+        conds.append(Case.initiator_org == org)
+        conds.append(Case.id.in_(select(CaseParticipant.case_id).where(CaseParticipant.org_code == org)))
+    if user.roles:
+        conds.append(Case.id.in_(select(CaseParticipant.case_id).where(
+            CaseParticipant.role.in_(list(user.roles)), CaseParticipant.org_code.is_(None))))
+    return or_(*conds) if conds else false()
+
+
+def can_see_case(user, case_id):
+    if sees_all(user):
+        return True
+    stmt = select(exists().where(Case.id == case_id, case_filter(user)))
+    return bool(db.session.execute(stmt).scalar())
+
+
+def inbox_filter(user):
+    """A WHERE clause on Task selecting the ready tasks in `user`'s inbox."""
+    if not user.roles:
+        return false()
+    return (Task.status == "ready") & Task.role.in_(list(user.roles)) & \
+        or_(Task.org_code.is_(None), Task.org_code == user.org_code) & \
+        or_(Task.assignee.is_(None), Task.assignee == user.username)
+
+
+def may_act_on(user, task):
+    """Whether the task is addressed to `user` by role and org unit (claims aside)."""
+    return task.role in user.roles and (task.org_code is None or task.org_code == user.org_code)

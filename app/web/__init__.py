@@ -1,0 +1,218 @@
+"""Browser pages: login, inbox, task forms, cases. Chinese first; the same domain functions as the API."""
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import auth, cases, orgs, processes, scope
+from ..extensions import db, login_manager
+from ..models import AuditEvent, Case, Task, User
+from ..roles import ROLES
+from ..timefmt import short
+from .forms import parse_form, widgets
+
+web_bp = Blueprint("web", __name__)
+
+STATUS_LABELS = {"open": "办理中", "closed": "已办结", "rejected": "不予受理", "refused": "未获同意", "errored": "异常"}
+URGENCY_LABELS = {"normal": "一般", "urgent": "紧急", "emergency": "特急"}
+ACTION_LABELS = {
+    "case_started": "发起", "task_ready": "待办生成", "task_completed": "办理", "task_claimed": "认领",
+    "task_unclaimed": "取消认领", "task_cancelled": "任务撤销", "case_closed": "办结", "case_rejected": "不予受理",
+    "case_refused": "未获同意", "case_errored": "流程异常", "timer_fired": "定时器触发",
+}
+PER_PAGE = 20
+
+login_manager.login_view = "web.login"
+login_manager.login_message = "请先登录"
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    return user if user is not None and user.active else None
+
+
+@web_bp.app_context_processor
+def labels():
+    return {"STATUS_LABELS": STATUS_LABELS, "URGENCY_LABELS": URGENCY_LABELS, "ROLE_LABELS": ROLES,
+            "ACTION_LABELS": ACTION_LABELS, "short": short}
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(), Length(max=50)])
+    password = PasswordField("密码", validators=[DataRequired(), Length(max=200)])
+
+
+@web_bp.route("/healthz")
+def healthz():
+    db.session.execute(select(1))
+    return jsonify({"status": "ok"})
+
+
+@web_bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = auth.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.inbox"))
+        flash("用户名或密码错误", "error")
+    return render_template("login.html", form=form), (401 if request.method == "POST" else 200)
+
+
+@web_bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    return redirect(url_for("web.login"))
+
+
+def _page():
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+@web_bp.route("/")
+@login_required
+def inbox():
+    stmt = select(Task).where(scope.inbox_filter(current_user)).order_by(Task.created_at, Task.id)
+    page = _page()
+    total = cases.count(stmt)
+    tasks = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars().all()
+    startable = [p for p in processes.latest_versions() if not p.start_role or current_user.has_role(p.start_role)]
+    return render_template("inbox.html", tasks=tasks, total=total, page=page, per_page=PER_PAGE,
+                           org_names=orgs.org_names(), startable=startable)
+
+
+@web_bp.route("/cases")
+@login_required
+def case_list():
+    stmt = select(Case).where(scope.case_filter(current_user))
+    status = request.args.get("status")
+    if status in STATUS_LABELS:
+        stmt = stmt.where(Case.status == status)
+    page = _page()
+    total = cases.count(stmt)
+    rows = db.session.execute(stmt.order_by(Case.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars().all()
+    return render_template("cases.html", cases=rows, total=total, page=page, per_page=PER_PAGE, status=status,
+                           org_names=orgs.org_names())
+
+
+@web_bp.route("/cases/new/<process_id>", methods=["GET", "POST"])
+@login_required
+def new_case(process_id):
+    row = processes.latest_version(process_id)
+    if row is None:
+        abort(404)
+    definition = processes.definition(row)
+    schema = cases.form_schema(definition, definition.start.form)
+    values, errors = {}, {}
+    if request.method == "POST":
+        values = parse_form(schema, request.form)
+        try:
+            case = cases.start_case(current_user, process_id, values)
+        except cases.Invalid as e:
+            errors = e.errors or {}
+            flash("表单填写有误，请检查标红的项目", "error")
+        except cases.CaseError as e:
+            flash(e.message, "error")
+        else:
+            flash(f"已提交：{case.title}", "ok")
+            return redirect(url_for("web.case_page", case_id=case.id))
+    return render_template("new_case.html", definition=definition, schema=schema, values=values,
+                           errors=errors, fields=widgets(schema, values, errors)), (422 if errors else 200)
+
+
+@web_bp.route("/cases/<int:case_id>")
+@login_required
+def case_page(case_id):
+    try:
+        case = cases.get_case(current_user, case_id)
+    except cases.NotFound:
+        abort(404)
+    definition = processes.definition(case.definition_row)
+    history = db.session.execute(select(Task).where(Task.case_id == case_id, Task.status == "completed")
+                                 .order_by(Task.completed_at, Task.id)).scalars().all()
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                .order_by(AuditEvent.id)).scalars().all()
+    start_schema = definition.form(definition.start.form) or {}
+    return render_template("case.html", case=case, current=cases.current_tasks(case_id), history=history,
+                           events=events, org_names=orgs.org_names(), definition=definition,
+                           start_fields=_result_rows(start_schema, case.data),
+                           results={t.id: _result_rows(definition.form(t.form) or {}, t.result or {}) for t in history})
+
+
+def _result_rows(schema, data):
+    """[(title, shown value)] of a form's fields present in `data`, in the form's order."""
+    out = []
+    for name, prop in (schema.get("properties") or {}).items():
+        if name in data and data[name] not in (None, "", []):
+            out.append((prop.get("title") or name, _shown(prop, data[name])))
+    return out
+
+
+def _shown(prop, value):
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    names = orgs.org_names()
+    if isinstance(value, list):
+        return "、".join(names.get(v, str(v)) for v in value)
+    for choice in prop.get("oneOf") or []:
+        if isinstance(choice, dict) and choice.get("const") == value:
+            return choice.get("title") or value
+    if prop.get("x-options") in ("departments", "townships"):
+        return names.get(value, value)
+    return value
+
+
+@web_bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@login_required
+def task_page(task_id):
+    try:
+        task = cases.get_task(current_user, task_id)
+    except cases.NotFound:
+        abort(404)
+    case = db.session.get(Case, task.case_id)
+    _definition, schema = cases.task_form(task)
+    values, errors = dict(case.data or {}), {}
+    if request.method == "POST":
+        values = parse_form(schema, request.form) if schema else {}
+        try:
+            cases.complete_task(current_user, task_id, values)
+        except cases.Invalid as e:
+            errors = e.errors or {}
+            flash("表单填写有误，请检查标红的项目", "error")
+        except cases.CaseError as e:
+            flash(e.message, "error")
+            return redirect(url_for("web.task_page", task_id=task_id))
+        else:
+            flash(f"已办理：{task.name}", "ok")
+            return redirect(url_for("web.inbox"))
+    fields = widgets(schema, values, errors) if schema else []
+    return render_template("task.html", task=task, case=case, schema=schema, fields=fields,
+                           may_act=scope.may_act_on(current_user, task), org_names=orgs.org_names()), \
+        (422 if errors else 200)
+
+
+@web_bp.route("/tasks/<task_id>/claim", methods=["POST"])
+@login_required
+def claim(task_id):
+    try:
+        cases.claim_task(current_user, task_id)
+        flash("已认领", "ok")
+    except cases.CaseError as e:
+        flash(e.message, "error")
+    return redirect(url_for("web.task_page", task_id=task_id))
+
+
+@web_bp.route("/tasks/<task_id>/unclaim", methods=["POST"])
+@login_required
+def unclaim(task_id):
+    try:
+        cases.unclaim_task(current_user, task_id)
+        flash("已取消认领", "ok")
+    except cases.CaseError as e:
+        flash(e.message, "error")
+    return redirect(url_for("web.task_page", task_id=task_id))

@@ -1,0 +1,91 @@
+"""HTML forms from JSON Schema: which widget each property gets, and reading a POST back
+into typed data. Validation is not done here: the browser's data goes through the same
+`cases.check_form` as the API's."""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Widget:
+    name: str
+    title: str
+    kind: str            # text, textarea, select, radio_bool, radio, checkboxes, number
+    required: bool
+    value: object = None
+    error: str = None
+    description: str = None
+    choices: list = field(default_factory=list)   # [(value, label)]
+    minimum: object = None
+    maximum: object = None
+
+
+def _choices(prop):
+    if isinstance(prop.get("oneOf"), list):
+        return [(c.get("const"), c.get("title") or str(c.get("const"))) for c in prop["oneOf"] if isinstance(c, dict)]
+    if isinstance(prop.get("enum"), list):
+        return [(v, str(v)) for v in prop["enum"]]
+    return None
+
+
+def widgets(schema, values, errors):
+    """The widgets of a form, in the order of its properties."""
+    required = set(schema.get("required") or [])
+    out = []
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict) or prop.get("readOnly"):
+            continue
+        t = prop.get("type", "string")
+        value = values.get(name, prop.get("default"))
+        w = Widget(name=name, title=prop.get("title") or name, kind="text", required=name in required,
+                   value=value, error=(errors or {}).get(name), description=prop.get("description"))
+        choices = _choices(prop)
+        if t == "boolean":
+            w.kind = "radio_bool"
+        elif t == "array":
+            w.kind = "checkboxes"
+            w.choices = _choices(prop.get("items") or {}) or []
+            w.value = value if isinstance(value, list) else []
+        elif choices is not None:
+            w.kind = "radio" if len(choices) <= 4 else "select"
+            w.choices = choices
+        elif t in ("integer", "number"):
+            w.kind = "number"
+            w.minimum, w.maximum = prop.get("minimum"), prop.get("maximum")
+            if t == "integer" and w.minimum is not None and w.maximum is not None and w.maximum - w.minimum <= 9:
+                w.kind = "radio"
+                w.choices = [(i, str(i)) for i in range(int(w.minimum), int(w.maximum) + 1)]
+        elif t == "string" and (prop.get("maxLength") or 0) > 200:
+            w.kind = "textarea"
+        out.append(w)
+    return out
+
+
+def parse_form(schema, form):
+    """Typed data from a submitted HTML form; empty optional fields are left out."""
+    data = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        t = prop.get("type", "string")
+        if t == "array":
+            items = [v for v in form.getlist(name) if v != ""]
+            if items or name in form:
+                data[name] = items
+            continue
+        raw = form.get(name)
+        if raw is None or raw == "":
+            continue
+        if t == "boolean":
+            data[name] = {"true": True, "false": False}.get(raw, raw)
+        elif t == "integer":
+            try:
+                data[name] = int(raw)
+            except ValueError:
+                data[name] = raw
+        elif t == "number":
+            try:
+                data[name] = float(raw)
+            except ValueError:
+                data[name] = raw
+        else:
+            data[name] = raw
+    return data

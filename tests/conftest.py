@@ -1,0 +1,137 @@
+"""Fixtures: a fresh app per test on SQLite (and on PostgreSQL when TEST_DATABASE_URL is set),
+with the processes deployed and the demo organisation loaded, and API clients per demo user."""
+import os
+import shutil
+
+import flask_migrate
+import pytest
+from sqlalchemy import text
+
+from app import create_app, demo, processes
+from app.config import TestConfig
+from app.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _make_app(uri, **extra):
+    return create_app(dict({k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                           SQLALCHEMY_DATABASE_URI=uri, **extra))
+
+
+def _fill(app):
+    with app.app_context():
+        processes.deploy_directory()
+        demo.load_demo()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite database with the processes and the demo data, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "huying.db"
+    app = _make_app(f"sqlite:///{path}")
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    _fill(app)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated():
+    """The PostgreSQL test database, emptied and migrated once per session."""
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    app = _make_app(PG_URL)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return PG_URL
+
+
+def _truncate_all(app):
+    with app.app_context():
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, tmp_path, request):
+    if backend == "sqlite":
+        path = tmp_path / "huying.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("pg_migrated")
+
+
+@pytest.fixture
+def app(database_url, backend):
+    app = _make_app(database_url)
+    if backend == "postgresql":
+        _truncate_all(app)
+        _fill(app)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class ApiUser:
+    """One demo user talking to /api/v1 with a bearer token, as an outside client would."""
+
+    def __init__(self, client, username, password="demo"):
+        self.client, self.username = client, username
+        r = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        self.headers = {"Authorization": "Bearer " + r.json["token"]}
+
+    def get(self, path, **kw):
+        return self.client.get("/api/v1" + path, headers=self.headers, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.client.post("/api/v1" + path, json=json, headers=self.headers, **kw)
+
+    def inbox(self, case_id=None):
+        r = self.get("/tasks?per_page=200" + (f"&case_id={case_id}" if case_id else ""))
+        assert r.status_code == 200, r.json
+        return r.json["items"]
+
+    def task(self, case_id, name=None):
+        """The single ready task of this user for the case (optionally by name)."""
+        tasks = [t for t in self.inbox(case_id) if name is None or t["name"] == name]
+        assert len(tasks) == 1, f"{self.username}: expected one task {name or ''} in case {case_id}, got {tasks}"
+        return tasks[0]
+
+    def complete(self, task, data=None, expect=200):
+        r = self.post(f"/tasks/{task['id']}/complete", json={"data": data or {}})
+        assert r.status_code == expect, (r.status_code, r.get_data(as_text=True))
+        return r.json
+
+
+@pytest.fixture
+def users(client):
+    cache = {}
+
+    class Users(dict):
+        def __missing__(self, name):
+            cache[name] = ApiUser(client, name)
+            return cache[name]
+    return Users()

@@ -1,0 +1,70 @@
+"""The browser side without a browser: login, CSRF, escaping, pages per role."""
+import re
+
+from helpers import raise_call
+
+
+def csrf_token(html):
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def login(client, username, password="demo"):
+    page = client.get("/login").get_data(as_text=True)
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_token(page)})
+
+
+def test_login_form_has_fields_and_csrf(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert 'name="username"' in html and 'name="password"' in html
+    assert re.search(r'<input[^>]*name="csrf_token"[^>]*type="hidden"|<input[^>]*type="hidden"[^>]*name="csrf_token"', html)
+
+
+def test_login_without_csrf_is_refused(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = client.post("/login", data={"username": "town_a", "password": "demo"})
+    assert r.status_code in (400, 401, 403)
+    assert client.get("/", follow_redirects=False).status_code == 302
+
+
+def test_inbox_shows_tasks_with_case_titles(client, users):
+    case_id = raise_call(users, title="泰山大街油烟扰民")
+    assert login(client, "center").status_code == 302
+    html = client.get("/").get_data(as_text=True)
+    assert "泰山大街油烟扰民" in html and "受理" in html
+    assert client.get(f"/cases/{case_id}").status_code == 200
+
+
+def test_state_change_without_csrf_changes_nothing(client, users):
+    case_id = raise_call(users)
+    task = users["center"].task(case_id, "受理")
+    login(client, "center")
+    r = client.post(f"/tasks/{task['id']}", data={"accepted": "true"})
+    assert r.status_code == 400
+    assert users["center"].task(case_id, "受理")["id"] == task["id"]
+
+
+def test_markup_is_stored_as_given_and_escaped_when_shown(client, users):
+    title = '<script>alert("x")</script>占道'
+    case_id = raise_call(users, title=title)
+    assert users["center"].get(f"/cases/{case_id}").json["title"] == title
+    login(client, "center")
+    for path in ("/", f"/cases/{case_id}", "/cases"):
+        html = client.get(path).get_data(as_text=True)
+        assert '<script>alert("x")</script>' not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_other_township_gets_404_on_the_case_page(client, users):
+    case_id = raise_call(users)
+    login(client, "town_b")
+    assert client.get(f"/cases/{case_id}").status_code == 404
+
+
+def test_browser_form_errors_come_back_per_field(client, users):
+    login(client, "town_a")
+    page = client.get("/cases/new/call_response").get_data(as_text=True)
+    r = client.post("/cases/new/call_response", data={"csrf_token": csrf_token(page), "title": "x"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "此项为必填项" in html and "至少填写 2 个字" in html
+    assert users["town_a"].get("/cases").json["total"] == 0
