@@ -57,12 +57,12 @@ def _suggest(schema, case_data):
     wanted = [k for k, p in props.items() if isinstance(p, dict) and p.get("x-suggest") == "list_item_primary"]
     if not wanted:
         return schema
-    item = orgs.list_item(case_data.get("list_item"))
-    if item is None or item.primary_org == orgs.TOWNSHIP:
+    primary = orgs.primary_org_of(case_data.get("list_item"))
+    if primary is None or primary == orgs.TOWNSHIP:
         return schema
     schema = dict(schema, properties=dict(props))
     for k in wanted:
-        schema["properties"][k] = dict(props[k], default=item.primary_org)
+        schema["properties"][k] = dict(props[k], default=primary)
     return schema
 
 
@@ -136,14 +136,10 @@ def start_case(user, process_id, data):
 
 def complete_task(user, task_id, data):
     """Complete a ready task with form data; returns (case, next ready tasks of the case)."""
-    task = _task_for_action(user, task_id)
-    case = db.session.get(Case, task.case_id)
-    definition = processes.definition(case.definition_row)
-    clean = check_form(form_schema(definition, task.form, case.data), data)
     with write_transaction():
-        case = lock_case(task.case_id)
-        task = _refresh(task)
-        _check_open(user, case, task)
+        case, task = _lock_for_action(user, task_id)
+        definition = processes.definition(case.definition_row)
+        clean = check_form(form_schema(definition, task.form, case.data), data)
         run = CaseRun.load(definition, case.state)
         if not run.task_is_ready(task.id):
             raise Conflict("任务已不处于待办状态")
@@ -158,11 +154,8 @@ def complete_task(user, task_id, data):
 
 
 def claim_task(user, task_id):
-    task = _task_for_action(user, task_id)
     with write_transaction():
-        case = lock_case(task.case_id)
-        task = _refresh(task)
-        _check_open(user, case, task)
+        case, task = _lock_for_action(user, task_id)
         if task.assignee != user.username:
             task.assignee = user.username
             audit.record("task_claimed", user.username, case.id, task=task, org_code=task.org_code,
@@ -171,11 +164,8 @@ def claim_task(user, task_id):
 
 
 def unclaim_task(user, task_id):
-    task = _task_for_action(user, task_id)
     with write_transaction():
-        case = lock_case(task.case_id)
-        task = _refresh(task)
-        _check_open(user, case, task)
+        case, task = _lock_for_action(user, task_id)
         if task.assignee == user.username:
             task.assignee = None
             audit.record("task_unclaimed", user.username, case.id, task=task, org_code=task.org_code,
@@ -184,7 +174,8 @@ def unclaim_task(user, task_id):
 
 
 # --- internals --------------------------------------------------------------------------------
-def _task_for_action(user, task_id):
+def _lock_for_action(user, task_id):
+    """(case, task) for a user acting on a task: checked, with the case row locked."""
     task = db.session.get(Task, str(task_id))
     if task is None:
         raise NotFound("任务不存在")
@@ -192,12 +183,12 @@ def _task_for_action(user, task_id):
         if scope.can_see_case(user, task.case_id):
             raise Forbidden("此任务不属于您的岗位或单位")
         raise NotFound("任务不存在")
-    return task
-
-
-def _refresh(task):
-    stmt = select(Task).where(Task.id == task.id).execution_options(populate_existing=True)
-    return db.session.execute(stmt).scalar_one()
+    case = lock_case(task.case_id)
+    if db.engine.dialect.name != "sqlite":   # SQLite's BEGIN IMMEDIATE already read it afresh
+        task = db.session.execute(select(Task).where(Task.id == task.id)
+                                  .execution_options(populate_existing=True)).scalar_one()
+    _check_open(user, case, task)
+    return case, task
 
 
 def _check_open(user, case, task):

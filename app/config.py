@@ -6,7 +6,6 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None   # None: SQLite under instance/
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_SESSION_OPTIONS = {"expire_on_commit": False}
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "10"))
     HUYING_DEMO = os.environ.get("HUYING_DEMO", "0") == "1"
     TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))

@@ -1,10 +1,37 @@
-"""The organisation and the responsibility list as forms and pages need them."""
+"""The organisation and the responsibility list as forms and pages need them.
+
+Names and form choices change rarely and are read on every page and API answer, so they are
+kept for CACHE_SECONDS per database; changing org units or publishing a list calls `invalidate()`.
+"""
+import threading
+import time
+
 from sqlalchemy import select
 
 from .extensions import db
 from .models import ListItem, ListVersion, OrgUnit
 
 TOWNSHIP = "TOWNSHIP"   # primary/supporting unit "the township where the matter arises"
+CACHE_SECONDS = 60
+_cache = {}
+_lock = threading.Lock()
+
+
+def _cached(key, compute):
+    full_key = (str(db.engine.url), key)
+    hit = _cache.get(full_key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    with _lock:
+        _cache[full_key] = (now + CACHE_SECONDS, value)
+    return value
+
+
+def invalidate():
+    with _lock:
+        _cache.clear()
 
 
 def org_units(kind):
@@ -13,12 +40,23 @@ def org_units(kind):
 
 
 def org_names():
-    return dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    return _cached("names", lambda: dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all()))
 
 
 def current_list_version():
     stmt = select(ListVersion).order_by(ListVersion.version.desc()).limit(1)
     return db.session.execute(stmt).scalar_one_or_none()
+
+
+def primary_org_of(code):
+    """The primary unit of a current list item (None if unknown)."""
+    def compute():
+        lv = current_list_version()
+        if lv is None:
+            return {}
+        return dict(db.session.execute(select(ListItem.code, ListItem.primary_org)
+                                       .where(ListItem.list_version_id == lv.id)).all())
+    return _cached("primaries", compute).get(code) if code else None
 
 
 def list_item(code, list_version=None):
@@ -31,6 +69,10 @@ def list_item(code, list_version=None):
 
 def form_options(kind):
     """Choices for a form property marked `x-options`: [(value, label)]."""
+    return _cached(("options", kind), lambda: _options(kind))
+
+
+def _options(kind):
     if kind == "departments":
         return [(o.code, o.name) for o in org_units("department")]
     if kind == "townships":

@@ -2,7 +2,8 @@
 
 A township sees the calls it raised; a department sees the cases dispatched to it; an office
 whose role has a task open to the whole role sees that case; the centre, the supervisor, the
-analyst and the admin see all.
+analyst and the admin see all. Raising a case and receiving a task both record the unit (or,
+for a task open to a whole role, the role) in `case_participants`, which these filters read.
 """
 from sqlalchemy import exists, false, or_, select, true
 
@@ -20,14 +21,13 @@ def case_filter(user):
     if sees_all(user):
         return true()
     conds = []
-    org = user.org_code
-    if org:
-        conds.append(Case.initiator_org == org)
-        conds.append(Case.id.in_(select(CaseParticipant.case_id).where(CaseParticipant.org_code == org)))
+    if user.org_code:
+        conds.append(CaseParticipant.org_code == user.org_code)
     if user.roles:
-        conds.append(Case.id.in_(select(CaseParticipant.case_id).where(
-            CaseParticipant.role.in_(list(user.roles)), CaseParticipant.org_code.is_(None))))
-    return or_(*conds) if conds else false()
+        conds.append(CaseParticipant.role.in_(list(user.roles)) & CaseParticipant.org_code.is_(None))
+    if not conds:
+        return false()
+    return Case.id.in_(select(CaseParticipant.case_id).where(or_(*conds)))
 
 
 def can_see_case(user, case_id):

@@ -35,7 +35,7 @@ def test_call_response_saved_by_the_modeller_deploys_and_runs(app, users, roundt
     forms = {name: (ROOT / "forms" / name).read_bytes() for name in processes.referenced_forms(saved)}
     with app.app_context():
         row, created = processes.deploy(saved, forms, "analyst")
-    assert created and row.version == 2
+        assert created and row.version == 2
 
     case_id = raise_call(users)
     assert case_of(users["town_a"], case_id)["process_version"] == 2

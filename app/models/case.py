@@ -38,7 +38,7 @@ class Case(db.Model):
 
     __mapper_args__ = {"version_id_col": row_version}
 
-    definition_row = relationship("ProcessVersion", lazy="select")
+    definition_row = relationship("ProcessVersion", lazy="joined", innerjoin=True)
 
 
 class Task(db.Model):

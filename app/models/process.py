@@ -13,8 +13,8 @@ class ProcessVersion(db.Model):
     process_id: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
-    bpmn: Mapped[str] = mapped_column(Text)
-    forms: Mapped[dict] = mapped_column(JSON, default=dict)   # filename -> JSON Schema
+    bpmn: Mapped[str] = mapped_column(Text, deferred=True)
+    forms: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)   # filename -> JSON Schema
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     start_role: Mapped[str | None] = mapped_column(String(30))
     deployed_at = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,213 @@
+"""`make bench`: the speed and size figures the README quotes.
+
+1. Task completion through the HTTP API (SQLite): a real server (`flask huying serve`, waitress)
+   in its own process, driven over keep-alive HTTP; median and p95 of POST /tasks/{id}/complete.
+2. Inbox, case-list and stuck-case queries with 100,000 open cases: the projection tables are
+   filled in bulk, then the same server answers GET /tasks, /cases and /supervision/stuck.
+3. Bytes stored for a closed call (two departments, one rework): the case row and its rows in
+   the other tables.
+Never part of `make test`; nothing here asserts a time.
+"""
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+N_LIFECYCLES = int(os.environ.get("BENCH_CASES", "40"))
+N_OPEN = int(os.environ.get("BENCH_OPEN_CASES", "100000"))
+QUERY_REPEATS = int(os.environ.get("BENCH_QUERY_REPEATS", "60"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Api:
+    def __init__(self, port, username):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        status, body = self.call("POST", "/auth/token", {"username": username, "password": "demo"}, auth=False)
+        assert status == 200, body
+        self.token = body["token"]
+
+    def call(self, method, path, body=None, auth=True):
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["Authorization"] = "Bearer " + self.token
+        self.conn.request(method, "/api/v1" + path, json.dumps(body) if body is not None else None, headers)
+        r = self.conn.getresponse()
+        data = r.read()
+        return r.status, (json.loads(data) if data else None)
+
+    def timed(self, method, path, body=None):
+        t0 = time.perf_counter()
+        status, data = self.call(method, path, body)
+        return (time.perf_counter() - t0) * 1000, status, data
+
+
+def start_server(db_url, port):
+    env = dict(os.environ, DATABASE_URL=db_url, HUYING_DEMO="1", FLASK_APP="app:create_app",
+               SECRET_KEY="bench", SCHEDULER_INTERVAL_SECONDS="3600", PYTHONPATH=str(ROOT))
+    flask = [sys.executable, "-m", "flask"]
+    subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(flask + ["huying", "setup"], env=env, cwd=ROOT, check=True, capture_output=True)
+    proc = subprocess.Popen(flask + ["huying", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def drive_call(users, timings, reworks=1):
+    town, center = users["town_a"], users["center"]
+    _, status, case = town.timed("POST", "/cases", {"process_id": "call_response", "data": {
+        "title": "明珠东路马路市场占道经营", "urgency": "normal", "list_item": "ZF-01",
+        "description": "道路贯通后形成马路市场，摊点流动，街道多次清理无效，请求县级部门联动。"}})
+    assert status == 201, case
+    case_id = case["id"]
+
+    def do(user, data):
+        _, page = user.call("GET", f"/tasks?case_id={case_id}")
+        for t in page["items"]:
+            ms, status, body = user.timed("POST", f"/tasks/{t['id']}/complete", {"data": data})
+            assert status == 200, body
+            timings.append(ms)
+    do(center, {"accepted": True})
+    do(center, {"lead_department": "D01", "co_departments": ["D02"]})
+    for d in ("dept_zf", "dept_zr"):
+        do(users[d], {"returned": False})
+    for round_ in range(reworks + 1):
+        for d in ("dept_zf", "dept_zr"):
+            do(users[d], {"result": "已联合执法，设立临时便民市场，实行路长制。"})
+        do(center, {"approved": True})
+        satisfied = round_ == reworks
+        do(town, {"satisfied": satisfied, "rating": 5 if satisfied else 2, "comment": "摊点仍有回潮"})
+    do(users["dept_zf"], {"rating": 5})
+    return case_id
+
+
+def closed_call_bytes(db_path, case_id):
+    import sqlite3
+    con = sqlite3.connect(db_path)
+
+    def row_bytes(table, where, arg):
+        cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+        total = 0
+        for row in con.execute(f"SELECT * FROM {table} WHERE {where}", (arg,)):
+            total += sum(len(v) if isinstance(v, (bytes, str)) else 8 for v in row if v is not None)
+        return total, len(cols)
+    case, _ = row_bytes("cases", "id = ?", case_id)
+    tasks, _ = row_bytes("tasks", "case_id = ?", case_id)
+    parts, _ = row_bytes("case_participants", "case_id = ?", case_id)
+    audit, _ = row_bytes("audit_events", "case_id = ?", case_id)
+    n_tasks = con.execute("SELECT count(*) FROM tasks WHERE case_id = ?", (case_id,)).fetchone()[0]
+    n_audit = con.execute("SELECT count(*) FROM audit_events WHERE case_id = ?", (case_id,)).fetchone()[0]
+    return {"case": case, "tasks": tasks, "n_tasks": n_tasks, "participants": parts, "audit": audit, "n_audit": n_audit}
+
+
+def fill_open_cases(db_path, n):
+    """n open calls in the projection tables: cases, their ready tasks and participants."""
+    import sqlite3
+    con = sqlite3.connect(db_path)
+    version_id = con.execute("SELECT id FROM process_versions WHERE process_id='call_response'").fetchone()[0]
+    towns = [f"T0{i}" for i in range(1, 9)]
+    depts = [f"D{i:02d}" for i in range(1, 15)]
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rnd = random.Random(7)
+    start = con.execute("SELECT coalesce(max(id), 0) FROM cases").fetchone()[0] + 1
+    cases, tasks, parts = [], [], []
+    for i in range(n):
+        cid = start + i
+        town = rnd.choice(towns)
+        created = now - timedelta(minutes=rnd.randint(1, 60 * 24 * 60))
+        cases.append((cid, "call_response", version_id, 1, f"呼叫事项 {cid}", "open", "normal", "town", town,
+                      "{}", 1, created, created))
+        parts.append((cid, town, None))
+        stage = rnd.random()
+        if stage < 0.3:
+            tasks.append((f"bench-{cid}-a", cid, "call_response", f"呼叫事项 {cid}", "accept", "受理", "center", None,
+                          "ready", created, created + timedelta(hours=2)))
+        else:
+            for d in rnd.sample(depts, 2):
+                parts.append((cid, d, None))
+                tasks.append((f"bench-{cid}-{d}", cid, "call_response", f"呼叫事项 {cid}", "handle", "办理反馈",
+                              "department", d, "ready", created, created + timedelta(days=5)))
+    con.executemany("INSERT INTO cases (id, process_id, process_version_id, process_version, title, status, urgency,"
+                    " initiator, initiator_org, data, row_version, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", cases)
+    con.executemany("INSERT INTO tasks (id, case_id, process_id, case_title, element_id, name, role, org_code, status,"
+                    " created_at, due_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", tasks)
+    con.executemany("INSERT INTO case_participants (case_id, org_code, role) VALUES (?,?,?)", parts)
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+    return len(tasks)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="huying-bench-")
+    db_path = os.path.join(tmp, "bench.db")
+    port = free_port()
+    proc = start_server(f"sqlite:///{db_path}", port)
+    rows = []
+    try:
+        names = ["town_a", "center", "dept_zf", "dept_zr", "supervisor", "dept_hb"]
+        users = {n: Api(port, n) for n in names}
+        timings, last = [], None
+        for _ in range(N_LIFECYCLES):
+            last = drive_call(users, timings)
+        rows.append(("task completion, HTTP API, SQLite (ms)", len(timings),
+                     statistics.median(timings), pct(timings, 95)))
+        size = closed_call_bytes(db_path, last)
+        n_tasks = fill_open_cases(db_path, N_OPEN)
+        for label, user, path in [
+            ("inbox, center (ms)", "center", "/tasks?per_page=50"),
+            ("inbox, department D01 (ms)", "dept_zf", "/tasks?per_page=50"),
+            ("case list, township T01 (ms)", "town_a", "/cases?per_page=50"),
+            ("case list, centre, page 100 (ms)", "center", "/cases?per_page=50&page=100"),
+            ("stuck cases, supervisor (ms)", "supervisor", "/supervision/stuck"),
+            ("case list ?stuck=true, centre (ms)", "center", "/cases?stuck=true&per_page=50"),
+        ]:
+            samples = []
+            for _ in range(QUERY_REPEATS):
+                ms, status, body = users[user].timed("GET", path)
+                assert status == 200, body
+                samples.append(ms)
+            rows.append((label, len(samples), statistics.median(samples), pct(samples, 95)))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(f"\nHuying bench — {datetime.now().isoformat(timespec='minutes')}, {os.cpu_count()} cores, "
+          f"{N_OPEN:,} open cases ({n_tasks:,} ready tasks) for the queries\n")
+    print(f"{'measure':44} {'n':>6} {'median':>9} {'p95':>9}")
+    for label, n, med, p95 in rows:
+        print(f"{label:44} {n:>6} {med:>9.2f} {p95:>9.2f}")
+    print(f"\nclosed call (2 departments, 1 rework): case row {size['case']} B "
+          f"(workflow state dropped on close); its {size['n_tasks']} task rows {size['tasks']} B; "
+          f"participants {size['participants']} B; {size['n_audit']} audit events {size['audit']} B")
+
+
+if __name__ == "__main__":
+    main()
