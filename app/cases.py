@@ -3,6 +3,9 @@
 Each write locks the case (see database.py), runs the engine, projects the ready user tasks into
 the `tasks` table, records who takes part, appends the audit events and commits once.
 """
+import threading
+from collections import OrderedDict
+
 from sqlalchemy import func, select
 
 from . import audit, orgs, processes, scope
@@ -10,7 +13,7 @@ from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
 from .extensions import db
-from .models import Case, CaseParticipant, Task
+from .models import Case, CaseParticipant, Task, queue_of
 from .models.types import utcnow
 
 
@@ -131,6 +134,7 @@ def start_case(user, process_id, data):
                      detail=f"{row.process_id} v{row.version}")
         run = CaseRun.start(definition)
         _advance(case, run, user.username, lambda: run.begin(engine_data))
+    _keep(case, run)
     return case
 
 
@@ -140,7 +144,7 @@ def complete_task(user, task_id, data):
         case, task = _lock_for_action(user, task_id)
         definition = processes.definition(case.definition_row)
         clean = check_form(form_schema(definition, task.form, case.data), data)
-        run = CaseRun.load(definition, case.state)
+        run = _load(case, definition)
         if not run.task_is_ready(task.id):
             raise Conflict("任务已不处于待办状态")
         current = run.task_data(task.id)
@@ -149,8 +153,9 @@ def complete_task(user, task_id, data):
         task.assignee = task.assignee or user.username
         audit.record("task_completed", user.username, case.id, task=task, before=before, after=clean,
                      org_code=task.org_code)
-        _advance(case, run, user.username, lambda: run.complete(task.id, clean))
-    return case, current_tasks(case.id)
+        ready = _advance(case, run, user.username, lambda: run.complete(task.id, clean))
+    _keep(case, run)
+    return case, ready
 
 
 def claim_task(user, task_id):
@@ -202,6 +207,35 @@ def _check_open(user, case, task):
         raise Conflict(f"任务已由 {task.assignee} 认领")
 
 
+# Workflows this process saved last, by case id, with the row version they were saved as: the
+# next step on the same case skips deserialising when nobody else has changed the case since.
+# A workflow is taken out while a step runs on it and put back only after its commit.
+_recent = OrderedDict()
+_RECENT_MAX = 256
+_recent_lock = threading.Lock()
+
+
+def _recent_key(case):
+    return str(db.engine.url), case.created_at, case.row_version
+
+
+def _load(case, definition):
+    with _recent_lock:
+        hit = _recent.pop(case.id, None)
+    if hit is not None and hit[0] == _recent_key(case) and hit[1].definition is definition:
+        return hit[1]
+    return CaseRun.load(definition, case.state)
+
+
+def _keep(case, run):
+    if case.status != "open":
+        return
+    with _recent_lock:
+        _recent[case.id] = (_recent_key(case), run)
+        while len(_recent) > _RECENT_MAX:
+            _recent.popitem(last=False)
+
+
 def _title(definition, data):
     try:
         value = expressions.evaluate(definition.title_expr, data)
@@ -211,21 +245,26 @@ def _title(definition, data):
 
 
 def _advance(case, run, actor, step):
-    """Run one engine step and project its outcome onto the case, or mark the case errored."""
+    """Run one engine step and project its outcome onto the case, or mark the case errored.
+
+    Returns the case's ready task rows after the step, oldest first."""
     try:
         step()
         ready = [] if run.is_completed() else run.ready_tasks()
     except EngineError as e:
         _mark_errored(case, run, actor, e)
-        return
+        return []
     now = utcnow()
     open_rows = {t.id: t for t in db.session.execute(
         select(Task).where(Task.case_id == case.id, Task.status == "ready")).scalars()}
     ready_ids = {t.id for t in ready}
+    live = []
     for row in open_rows.values():
         if row.id not in ready_ids:
             row.status = "cancelled"
             audit.record("task_cancelled", actor, case.id, task=row, org_code=row.org_code)
+        else:
+            live.append(row)
     known = {(p.org_code, p.role) for p in db.session.execute(
         select(CaseParticipant).where(CaseParticipant.case_id == case.id)).scalars()}
     for t in ready:
@@ -233,8 +272,10 @@ def _advance(case, run, actor, step):
             continue
         row = Task(id=t.id, case_id=case.id, process_id=case.process_id, case_title=case.title,
                    element_id=t.element_id, name=t.name, role=t.role, org_code=t.org_code,
+                   queue=queue_of(t.role, t.org_code),
                    form=t.form, instructions=t.instructions, created_at=now)
         db.session.add(row)
+        live.append(row)
         key = (t.org_code, None) if t.org_code else (None, t.role)
         if key not in known:
             known.add(key)
@@ -243,6 +284,8 @@ def _advance(case, run, actor, step):
                      after={"role": t.role, "org": t.org_code})
     case.data = run.case_data()
     case.updated_at = now
+    deadlines = [r.due_at for r in live if r.due_at is not None]
+    case.due_at = min(deadlines) if deadlines else None
     if run.is_completed():
         before = case.status
         case.status = run.final_status()
@@ -254,6 +297,7 @@ def _advance(case, run, actor, step):
     else:
         case.state = run.dump()
         case.next_timer_at = run.next_timer_at()
+    return sorted(live, key=lambda r: (r.created_at, r.id))
 
 
 def _mark_errored(case, run, actor, error):
@@ -292,7 +336,7 @@ def fire_due_timers(now=None, limit=100):
             if case is None or case.status != "open" or case.next_timer_at is None or case.next_timer_at > now:
                 continue
             definition = processes.definition(case.definition_row)
-            run = CaseRun.load(definition, case.state)
+            run = _load(case, definition)
             audit.record("timer_fired", "system", case.id, before={"next_timer_at": case.next_timer_at.isoformat()})
             _advance(case, run, "system", run.advance)
             fired += 1

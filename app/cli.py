@@ -5,8 +5,13 @@ import time
 import click
 from flask import current_app
 
-from . import demo, processes
-from .extensions import scheduler
+from . import audit, demo, processes
+from .auth import hash_password
+from .database import write_transaction
+from .extensions import db, scheduler
+from .cases import fire_due_timers
+from .models import OrgUnit, User
+from .roles import ROLES
 
 log = logging.getLogger("huying")
 
@@ -24,6 +29,28 @@ def register_cli(app):
         if current_app.config["HUYING_DEMO"] and demo.is_empty():
             demo.load_demo()
             click.echo("demo data loaded")
+
+    @group.command("add-user")
+    @click.argument("username")
+    @click.option("--role", "roles", multiple=True, required=True, help="role code, e.g. admin, township (repeatable)")
+    @click.option("--org", "org_code", default=None, help="org unit code, e.g. T01")
+    @click.option("--name", default="", help="display name")
+    @click.password_option()
+    def add_user(username, roles, org_code, name, password):
+        """Create a user with a password you choose (outside demo mode nobody else exists)."""
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown:
+            raise click.BadParameter(f"unknown role(s): {', '.join(unknown)}")
+        with write_transaction():
+            if db.session.query(User).filter_by(username=username).first():
+                raise click.ClickException(f"user {username} exists")
+            org = db.session.query(OrgUnit).filter_by(code=org_code).first() if org_code else None
+            if org_code and org is None:
+                raise click.ClickException(f"no org unit {org_code}")
+            db.session.add(User(username=username, name=name, roles=list(roles), org_id=org.id if org else None,
+                                password_hash=hash_password(password)))
+            audit.record("user_created", "cli", after={"username": username, "roles": list(roles), "org": org_code})
+        click.echo(f"created {username}")
 
     @group.command("serve")
     @click.option("--host", envvar="HOST", default="127.0.0.1")
@@ -48,7 +75,6 @@ def start_scheduler(app):
     """Check for due timers every SCHEDULER_INTERVAL_SECONDS."""
     def job():
         with app.app_context():
-            from .cases import fire_due_timers
             try:
                 fire_due_timers()
             except Exception:  # noqa: BLE001 - one bad sweep must not stop the next

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import select
 
 from .extensions import db
-from .models import ListItem, ListVersion, OrgUnit
+from .models import ListItem, ListVersion, OrgUnit, User
 
 TOWNSHIP = "TOWNSHIP"   # primary/supporting unit "the township where the matter arises"
 CACHE_SECONDS = 60
@@ -41,6 +41,11 @@ def org_units(kind):
 
 def org_names():
     return _cached("names", lambda: dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all()))
+
+
+def user_names():
+    """{username: display name} for pages that show who did what."""
+    return _cached("users", lambda: {u: (n or u) for u, n in db.session.execute(select(User.username, User.name)).all()})
 
 
 def current_list_version():

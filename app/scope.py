@@ -8,7 +8,7 @@ for a task open to a whole role, the role) in `case_participants`, which these f
 from sqlalchemy import exists, false, or_, select, true
 
 from .extensions import db
-from .models import Case, CaseParticipant, Task
+from .models import Case, CaseParticipant
 from .roles import SEE_ALL_ROLES
 
 
@@ -35,15 +35,6 @@ def can_see_case(user, case_id):
         return True
     stmt = select(exists().where(Case.id == case_id, case_filter(user)))
     return bool(db.session.execute(stmt).scalar())
-
-
-def inbox_filter(user):
-    """A WHERE clause on Task selecting the ready tasks in `user`'s inbox."""
-    if not user.roles:
-        return false()
-    return (Task.status == "ready") & Task.role.in_(list(user.roles)) & \
-        or_(Task.org_code.is_(None), Task.org_code == user.org_code) & \
-        or_(Task.assignee.is_(None), Task.assignee == user.username)
 
 
 def may_act_on(user, task):

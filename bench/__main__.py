@@ -142,23 +142,24 @@ def fill_open_cases(db_path, n):
         cid = start + i
         town = rnd.choice(towns)
         created = now - timedelta(minutes=rnd.randint(1, 60 * 24 * 60))
+        due = created + timedelta(hours=2) if rnd.random() < 0.3 else created + timedelta(days=5)
         cases.append((cid, "call_response", version_id, 1, f"呼叫事项 {cid}", "open", "normal", "town", town,
-                      "{}", 1, created, created))
+                      "{}", 1, created, created, due))
         parts.append((cid, town, None))
         stage = rnd.random()
         if stage < 0.3:
             tasks.append((f"bench-{cid}-a", cid, "call_response", f"呼叫事项 {cid}", "accept", "受理", "center", None,
-                          "ready", created, created + timedelta(hours=2)))
+                          "center@*", "ready", created, due))
         else:
             for d in rnd.sample(depts, 2):
                 parts.append((cid, d, None))
                 tasks.append((f"bench-{cid}-{d}", cid, "call_response", f"呼叫事项 {cid}", "handle", "办理反馈",
-                              "department", d, "ready", created, created + timedelta(days=5)))
+                              "department", d, f"department@{d}", "ready", created, due))
     con.executemany("INSERT INTO cases (id, process_id, process_version_id, process_version, title, status, urgency,"
-                    " initiator, initiator_org, data, row_version, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", cases)
-    con.executemany("INSERT INTO tasks (id, case_id, process_id, case_title, element_id, name, role, org_code, status,"
-                    " created_at, due_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", tasks)
+                    " initiator, initiator_org, data, row_version, created_at, updated_at, due_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cases)
+    con.executemany("INSERT INTO tasks (id, case_id, process_id, case_title, element_id, name, role, org_code, queue,"
+                    " status, created_at, due_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", tasks)
     con.executemany("INSERT INTO case_participants (case_id, org_code, role) VALUES (?,?,?)", parts)
     con.commit()
     con.execute("ANALYZE")

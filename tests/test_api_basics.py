@@ -43,6 +43,9 @@ def test_lists_are_paginated(users):
         raise_call(users)
     page = users["center"].get("/cases?per_page=2&page=2").json
     assert page["total"] == 3 and page["page"] == 2 and page["per_page"] == 2 and len(page["items"]) == 1
+    seen = [t["id"] for p in (1, 2) for t in users["center"].get(f"/tasks?per_page=2&page={p}").json["items"]]
+    assert len(seen) == len(set(seen)) == 3
+    assert users["center"].get("/tasks?per_page=2").json["total"] == 3
     assert users["center"].get("/cases?per_page=500").status_code == 422
     assert users["center"].get("/tasks?page=0").status_code == 422
 

@@ -29,7 +29,7 @@ def test_parallel_departments_complete_concurrently(app, users):
     for step, data in (("签收", {"returned": False}), ("办理反馈", {"result": "已处置"})):
         tasks = {d: users[d].task(case_id, step) for d in ("dept_zf", "dept_zr")}
 
-        def completer(d):
+        def completer(d, data=data, tasks=tasks):
             return lambda c: ApiUser(c, d).post(f"/tasks/{tasks[d]['id']}/complete", json={"data": data})
         responses = _at_once(app, [completer("dept_zf"), completer("dept_zr")])
         assert [r.status_code for r in responses] == [200, 200], [r.get_data(as_text=True) for r in responses]
@@ -60,3 +60,23 @@ def test_same_task_completed_twice_at_once_counts_once(app, users):
     events = users["center"].get(f"/cases/{case_id}/audit").json
     assert sum(1 for e in events if e["action"] == "task_completed") == 1
     assert [t["name"] for t in case_of(users["center"], case_id)["current_tasks"]] == ["研判派单"]
+
+
+def test_a_case_changed_by_another_process_is_read_afresh(app, users, monkeypatch):
+    """The in-process copy of a workflow is reused only while the case row is unchanged."""
+    from sqlalchemy import text
+
+    from app import cases
+    from app.engine import CaseRun
+    from app.extensions import db
+    case_id = raise_call(users)
+    loads = []
+    real_load = CaseRun.load.__func__
+    monkeypatch.setattr(CaseRun, "load", classmethod(lambda cls, d, s: loads.append(1) or real_load(cls, d, s)))
+    users["center"].complete(users["center"].task(case_id, "受理"), {"accepted": True})
+    assert loads == [] and case_id in cases._recent
+    with app.app_context():   # another app process writes the case
+        db.session.execute(text("UPDATE cases SET row_version = row_version + 1 WHERE id = :id"), {"id": case_id})
+        db.session.commit()
+    users["center"].complete(users["center"].task(case_id, "研判派单"), {"lead_department": "D01"})
+    assert loads == [1]

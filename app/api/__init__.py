@@ -1,16 +1,22 @@
 """The JSON API under /api/v1, token-authenticated, described at /api/v1/openapi.json."""
-from flask import jsonify, request
+from flask import jsonify, render_template, request
 from flask_smorest import Api
 
 from ..cases import CaseError
 from ..extensions import csrf
 
 
+WEB_MESSAGES = {400: "请求有误（页面可能已过期，请刷新后重试）", 401: "请先登录", 403: "您无权访问此页面",
+                404: "页面不存在，或您无权查看", 405: "不支持此操作", 413: "上传的内容过大",
+                500: "系统出现错误，请稍后重试；如果问题持续，请联系管理员"}
+
+
 class HuyingApi(Api):
     def handle_http_exception(self, error):
         """API errors as {"error", "message"}; the browser's errors stay HTML."""
         if not request.path.startswith("/api/"):
-            return error
+            return render_template("error.html", code=error.code, message=WEB_MESSAGES.get(error.code, error.name)), \
+                error.code
         return http_error(error)
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from .. import auth, cases, orgs, processes, reports, scope
 from ..audit import event_to_dict
 from ..extensions import db
-from ..models import AuditEvent, Case, ListItem, ListVersion, Task
+from ..inbox import inbox_page
+from ..models import AuditEvent, Case, ListItem, ListVersion
 from ..models.types import utcnow
 from ..presenters import case_detail, case_dict, task_dict
 from ..timefmt import iso
@@ -127,8 +128,7 @@ def list_cases(args):
     if args.get("status"):
         stmt = stmt.where(Case.status == args["status"])
     if args.get("stuck"):
-        overdue = select(Task.case_id).where(Task.status == "ready", Task.due_at < utcnow())
-        stmt = stmt.where((Case.status == "errored") | Case.id.in_(overdue))
+        stmt = stmt.where((Case.status == "errored") | ((Case.status == "open") & (Case.due_at < utcnow())))
     return paginate(stmt.order_by(Case.id.desc()), args, case_dict)
 
 
@@ -156,13 +156,11 @@ def case_audit(case_id):
 @blp.response(200, s.TaskPage)
 def inbox(args):
     """The caller's inbox: ready tasks for the caller's roles and org unit."""
-    stmt = select(Task).where(scope.inbox_filter(g.user))
-    if args.get("process_id"):
-        stmt = stmt.where(Task.process_id == args["process_id"])
-    if args.get("case_id"):
-        stmt = stmt.where(Task.case_id == args["case_id"])
+    rows, total = inbox_page(g.user, args["page"], args["per_page"], case_id=args.get("case_id"),
+                             process_id=args.get("process_id"))
     names = orgs.org_names()
-    return paginate(stmt.order_by(Task.created_at, Task.id), args, lambda t: task_dict(t, names))
+    return {"items": [task_dict(t, names) for t in rows], "total": total, "page": args["page"],
+            "per_page": args["per_page"]}
 
 
 @blp.route("/tasks/<task_id>")
@@ -202,7 +200,10 @@ def complete(args, task_id):
     """Complete a task with its form data; answers the case and its next tasks."""
     case, next_tasks = cases.complete_task(g.user, task_id, args["data"])
     names = orgs.org_names()
-    return {"case": case_detail(case, next_tasks, names), "next_tasks": [task_dict(t, names) for t in next_tasks]}
+    tasks = [task_dict(t, names) for t in next_tasks]
+    detail = case_detail(case, [], names)
+    detail["current_tasks"] = tasks
+    return jsonify({"case": detail, "next_tasks": tasks})   # already in the schema's shape
 
 
 @blp.route("/supervision/stuck")

@@ -1,6 +1,6 @@
 """SQLAlchemy models by domain."""
 from .audit import AuditEvent  # noqa: F401
-from .case import Case, CaseParticipant, Task  # noqa: F401
+from .case import Case, CaseParticipant, Task, queue_of, queues_of  # noqa: F401
 from .duties import ListItem, ListVersion  # noqa: F401
 from .org import OrgUnit, User  # noqa: F401
 from .process import ProcessVersion  # noqa: F401

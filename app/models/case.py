@@ -2,7 +2,7 @@
 
 Inboxes, case lists and supervision read these indexed columns; only the engine reads `state`.
 """
-from sqlalchemy import ForeignKey, Index, JSON, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, JSON, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -16,6 +16,7 @@ class Case(db.Model):
     __table_args__ = (
         Index("ix_cases_status_created", "status", "created_at"),
         Index("ix_cases_initiator_org_status", "initiator_org", "status"),
+        Index("ix_cases_status_due", "status", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)
@@ -33,6 +34,7 @@ class Case(db.Model):
     updated_at = mapped_column(UTCDateTime, default=utcnow)
     closed_at = mapped_column(UTCDateTime)
     next_timer_at = mapped_column(UTCDateTime, index=True)
+    due_at = mapped_column(UTCDateTime)          # the earliest deadline of its ready tasks
     error_message: Mapped[str | None] = mapped_column(Text)
     error_element: Mapped[str | None] = mapped_column(String(100))
 
@@ -45,7 +47,9 @@ class Task(db.Model):
     """One user task of a case, from the moment it becomes ready; kept after completion."""
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_inbox", "status", "role", "org_code", "created_at"),
+        # the inbox: ready tasks of one queue, oldest first, with the claim filter inside the index
+        Index("ix_tasks_ready_queue", "queue", "created_at", "id", "assignee",
+              sqlite_where=text("status = 'ready'"), postgresql_where=text("status = 'ready'")),
         Index("ix_tasks_case_status", "case_id", "status"),
         Index("ix_tasks_status_due", "status", "due_at"),
     )
@@ -57,6 +61,7 @@ class Task(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(30))
     org_code: Mapped[str | None] = mapped_column(String(20))
+    queue: Mapped[str] = mapped_column(String(60))   # "role@ORG", or "role@*" for a task open to the whole role
     form: Mapped[str | None] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
     assignee: Mapped[str | None] = mapped_column(String(50), index=True)
@@ -66,6 +71,20 @@ class Task(db.Model):
     completed_at = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(50))
     result: Mapped[dict | None] = mapped_column(JSON)   # the form data the task was completed with
+
+
+def queue_of(role, org_code):
+    return f"{role}@{org_code or '*'}"
+
+
+def queues_of(user):
+    """The queues whose tasks reach `user`: per role, the user's own unit and the whole role."""
+    out = []
+    for role in user.roles:
+        if user.org_code:
+            out.append(queue_of(role, user.org_code))
+        out.append(queue_of(role, None))
+    return out
 
 
 class CaseParticipant(db.Model):

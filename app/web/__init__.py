@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import auth, cases, orgs, processes, scope
 from ..extensions import db, login_manager
+from ..inbox import inbox_page
 from ..models import AuditEvent, Case, Task, User
 from ..roles import ROLES
 from ..timefmt import short
@@ -77,10 +78,8 @@ def _page():
 @web_bp.route("/")
 @login_required
 def inbox():
-    stmt = select(Task).where(scope.inbox_filter(current_user)).order_by(Task.created_at, Task.id)
     page = _page()
-    total = cases.count(stmt)
-    tasks = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars().all()
+    tasks, total = inbox_page(current_user, page, PER_PAGE)
     startable = [p for p in processes.latest_versions() if not p.start_role or current_user.has_role(p.start_role)]
     return render_template("inbox.html", tasks=tasks, total=total, page=page, per_page=PER_PAGE,
                            org_names=orgs.org_names(), startable=startable)
@@ -139,15 +138,31 @@ def case_page(case_id):
                                 .order_by(AuditEvent.id)).scalars().all()
     start_schema = definition.form(definition.start.form) or {}
     return render_template("case.html", case=case, current=cases.current_tasks(case_id), history=history,
-                           events=events, org_names=orgs.org_names(), definition=definition,
+                           events=events, org_names=orgs.org_names(), user_names=orgs.user_names(),
+                           definition=definition,
                            start_fields=_result_rows(start_schema, case.data),
                            results={t.id: _result_rows(definition.form(t.form) or {}, t.result or {}) for t in history})
 
 
+def _prefill(definition, schema, case_data):
+    """A task form opens with the call's own fields (the list item, say) and the fields its form
+    marks `x-prefill` (the current lead on a re-dispatch) — never with another unit's answers."""
+    if not schema:
+        return {}
+    start = (definition.form(definition.start.form) or {}).get("properties") or {}
+    props = schema.get("properties") or {}
+    return {k: v for k, v in case_data.items()
+            if k in props and (k in start or (props[k] or {}).get("x-prefill"))}
+
+
 def _result_rows(schema, data):
-    """[(title, shown value)] of a form's fields present in `data`, in the form's order."""
+    """[(title, shown value)] of a form's fields given in `data`, in the form's order (defaults left
+    untouched are not shown)."""
     out = []
+    required = set(schema.get("required") or [])
     for name, prop in (schema.get("properties") or {}).items():
+        if name not in required and "default" in prop and data.get(name) == prop["default"]:
+            continue
         if name in data and data[name] not in (None, "", []):
             out.append((prop.get("title") or name, _shown(prop, data[name])))
     return out
@@ -175,8 +190,8 @@ def task_page(task_id):
     except cases.NotFound:
         abort(404)
     case = db.session.get(Case, task.case_id)
-    _definition, schema = cases.task_form(task)
-    values, errors = dict(case.data or {}), {}
+    definition, schema = cases.task_form(task)
+    values, errors = _prefill(definition, schema, case.data or {}), {}
     if request.method == "POST":
         values = parse_form(schema, request.form) if schema else {}
         try:
