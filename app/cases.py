@@ -6,7 +6,7 @@ the `tasks` table, records who takes part, appends the audit events and commits 
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import audit, orgs, processes, scope
 from .database import lock_case, write_transaction
@@ -316,9 +316,6 @@ def _mark_errored(case, run, actor, error):
     audit.record("case_errored", actor, case.id, before={"status": before},
                  after={"status": "errored", "element": error.element_id}, detail=str(error))
 
-
-def count(stmt):
-    return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
 
 
 def fire_due_timers(now=None, limit=100):

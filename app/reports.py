@@ -39,18 +39,18 @@ def stats(user):
             "satisfaction_rate": _ratio(satisfied, len(evaluations))}
 
 
-def stuck_cases(limit=500):
-    """Open cases with an overdue task, and errored cases."""
+def stuck_cases(limit=200):
+    """Open cases with an overdue task (oldest deadline first), then errored cases."""
     now = utcnow()
-    rows = []
     overdue = db.session.execute(
-        select(Task, Case.title).join(Case, Case.id == Task.case_id)
-        .where(Task.status == "ready", Task.due_at.is_not(None), Task.due_at < now)
-        .order_by(Task.due_at).limit(limit)).all()
-    for t, title in overdue:
-        rows.append({"case_id": t.case_id, "case_title": title, "task": t.name, "task_id": t.id, "org": t.org_code,
-                     "waiting_since": t.created_at, "due_at": t.due_at, "reason": "overdue"})
-    for c in db.session.execute(select(Case).where(Case.status == "errored").order_by(Case.updated_at).limit(limit)).scalars():
-        rows.append({"case_id": c.id, "case_title": c.title, "task": c.error_element, "task_id": None, "org": None,
-                     "waiting_since": c.updated_at, "due_at": None, "reason": f"errored: {c.error_message}"})
+        select(Task.case_id, Case.title, Task.name, Task.id, Task.org_code, Task.created_at, Task.due_at)
+        .join(Case, Case.id == Task.case_id)
+        .where(Task.status == "ready", Task.due_at < now).order_by(Task.due_at).limit(limit)).all()
+    rows = [{"case_id": r[0], "case_title": r[1], "task": r[2], "task_id": r[3], "org": r[4],
+             "waiting_since": r[5], "due_at": r[6], "reason": "overdue"} for r in overdue]
+    errored = db.session.execute(
+        select(Case.id, Case.title, Case.error_element, Case.updated_at, Case.error_message)
+        .where(Case.status == "errored").order_by(Case.updated_at).limit(limit)).all()
+    rows += [{"case_id": r[0], "case_title": r[1], "task": r[2], "task_id": None, "org": None,
+              "waiting_since": r[3], "due_at": None, "reason": f"errored: {r[4]}"} for r in errored]
     return rows

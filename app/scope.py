@@ -20,14 +20,17 @@ def case_filter(user):
     """A WHERE clause on Case selecting the cases `user` may see."""
     if sees_all(user):
         return true()
+    return Case.id.in_(select(CaseParticipant.case_id).where(participant_filter(user)))
+
+
+def participant_filter(user):
+    """A WHERE clause on CaseParticipant: the participations that make a case visible to `user`."""
     conds = []
     if user.org_code:
         conds.append(CaseParticipant.org_code == user.org_code)
     if user.roles:
         conds.append(CaseParticipant.role.in_(list(user.roles)) & CaseParticipant.org_code.is_(None))
-    if not conds:
-        return false()
-    return Case.id.in_(select(CaseParticipant.case_id).where(or_(*conds)))
+    return or_(*conds) if conds else false()
 
 
 def can_see_case(user, case_id):

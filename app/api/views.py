@@ -7,12 +7,10 @@ from flask import Response, g, jsonify, request, stream_with_context
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from .. import auth, cases, orgs, processes, reports, scope
+from .. import auth, cases, lists, orgs, processes, reports
 from ..audit import event_to_dict
 from ..extensions import db
-from ..inbox import inbox_page
 from ..models import AuditEvent, Case, ListItem, ListVersion
-from ..models.types import utcnow
 from ..presenters import case_detail, case_dict, task_dict
 from ..timefmt import iso
 from . import schemas as s
@@ -39,13 +37,6 @@ def authenticate():
 def require_role(*roles):
     if not g.user.has_role(*roles):
         abort(403, message="您的角色无权执行此操作")
-
-
-def paginate(stmt, args, present):
-    page, per_page = args["page"], args["per_page"]
-    total = cases.count(stmt)
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars().all()
-    return {"items": [present(r) for r in rows], "total": total, "page": page, "per_page": per_page}
 
 
 @blp.route("/auth/token", methods=["POST"], endpoint="token")
@@ -122,14 +113,9 @@ def create_case(args):
 @blp.response(200, s.CasePage)
 def list_cases(args):
     """The cases the caller may see, newest first."""
-    stmt = select(Case).where(scope.case_filter(g.user))
-    if args.get("process_id"):
-        stmt = stmt.where(Case.process_id == args["process_id"])
-    if args.get("status"):
-        stmt = stmt.where(Case.status == args["status"])
-    if args.get("stuck"):
-        stmt = stmt.where((Case.status == "errored") | ((Case.status == "open") & (Case.due_at < utcnow())))
-    return paginate(stmt.order_by(Case.id.desc()), args, case_dict)
+    rows, total = lists.case_page(g.user, args["page"], args["per_page"], process_id=args.get("process_id"),
+                            status=args.get("status"), stuck=args.get("stuck", False))
+    return {"items": [case_dict(c) for c in rows], "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
 @blp.route("/cases/<int:case_id>")
@@ -156,7 +142,7 @@ def case_audit(case_id):
 @blp.response(200, s.TaskPage)
 def inbox(args):
     """The caller's inbox: ready tasks for the caller's roles and org unit."""
-    rows, total = inbox_page(g.user, args["page"], args["per_page"], case_id=args.get("case_id"),
+    rows, total = lists.inbox_page(g.user, args["page"], args["per_page"], case_id=args.get("case_id"),
                              process_id=args.get("process_id"))
     names = orgs.org_names()
     return {"items": [task_dict(t, names) for t in rows], "total": total, "page": args["page"],

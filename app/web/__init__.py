@@ -6,9 +6,8 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, orgs, processes, scope
+from .. import auth, cases, lists, orgs, processes, scope
 from ..extensions import db, login_manager
-from ..inbox import inbox_page
 from ..models import AuditEvent, Case, Task, User
 from ..roles import ROLES
 from ..timefmt import short
@@ -79,7 +78,7 @@ def _page():
 @login_required
 def inbox():
     page = _page()
-    tasks, total = inbox_page(current_user, page, PER_PAGE)
+    tasks, total = lists.inbox_page(current_user, page, PER_PAGE)
     startable = [p for p in processes.latest_versions() if not p.start_role or current_user.has_role(p.start_role)]
     return render_template("inbox.html", tasks=tasks, total=total, page=page, per_page=PER_PAGE,
                            org_names=orgs.org_names(), startable=startable)
@@ -88,13 +87,10 @@ def inbox():
 @web_bp.route("/cases")
 @login_required
 def case_list():
-    stmt = select(Case).where(scope.case_filter(current_user))
     status = request.args.get("status")
-    if status in STATUS_LABELS:
-        stmt = stmt.where(Case.status == status)
+    status = status if status in STATUS_LABELS else None
     page = _page()
-    total = cases.count(stmt)
-    rows = db.session.execute(stmt.order_by(Case.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars().all()
+    rows, total = lists.case_page(current_user, page, PER_PAGE, status=status)
     return render_template("cases.html", cases=rows, total=total, page=page, per_page=PER_PAGE, status=status,
                            org_names=orgs.org_names())
 

@@ -1,4 +1,7 @@
-"""The inbox: a user's ready tasks, oldest first, read from the task projection alone.
+"""The long lists people page through — the inbox and the case list — read from the projections
+alone, never from a workflow.
+
+The inbox: a user's ready tasks, oldest first.
 
 Each ready task sits in one queue ("role@ORG", or "role@*" when open to the whole role); a user
 reads a few queues. The partial index on ready tasks (queue, created_at, id, assignee) answers
@@ -9,7 +12,9 @@ small office.
 from sqlalchemy import func, or_, select, text, union_all
 
 from .extensions import db
-from .models import Task, queues_of
+from .models import Case, CaseParticipant, Task, queues_of
+from .models.types import utcnow
+from .scope import case_filter, participant_filter, sees_all
 
 READY = text("tasks.status = 'ready'")   # a literal, so that SQLite uses the partial index
 
@@ -43,3 +48,23 @@ def inbox_page(user, page=1, per_page=50, case_id=None, process_id=None):
     rows.sort(key=lambda t: (t.created_at, t.id))
     return rows, total
 
+
+
+def case_page(user, page=1, per_page=50, process_id=None, status=None, stuck=False):
+    """(cases, total) of the page of the cases `user` may see, newest first."""
+    where = [case_filter(user)]
+    if process_id:
+        where.append(Case.process_id == process_id)
+    if status:
+        where.append(Case.status == status)
+    if stuck:
+        where.append((Case.status == "errored") | ((Case.status == "open") & (Case.due_at < utcnow())))
+    if len(where) == 1 and not sees_all(user):
+        # unfiltered: count the unit's participations straight from their covering index
+        total = db.session.execute(select(func.count(func.distinct(CaseParticipant.case_id)))
+                                   .where(participant_filter(user))).scalar()
+    else:
+        total = db.session.execute(select(func.count()).select_from(Case).where(*where)).scalar()
+    rows = db.session.execute(select(Case).where(*where).order_by(Case.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return rows, total
