@@ -3,6 +3,7 @@
 Each write locks the case (see database.py), runs the engine, projects the ready user tasks into
 the `tasks` table, records who takes part, appends the audit events and commits once.
 """
+import re
 import threading
 from collections import OrderedDict
 
@@ -92,9 +93,18 @@ def get_case(user, case_id):
     return case
 
 
+_TASK_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
+
+
+def _task_row(task_id):
+    """The task row of an id as clients send it (anything else is simply not found)."""
+    task_id = str(task_id)
+    return db.session.get(Task, task_id) if _TASK_ID.fullmatch(task_id) else None
+
+
 def get_task(user, task_id):
     """The task if `user` may see it: addressed to them, or part of a case they may see."""
-    task = db.session.get(Task, str(task_id))
+    task = _task_row(task_id)
     if task is None or not (scope.may_act_on(user, task) or scope.can_see_case(user, task.case_id)):
         raise NotFound("任务不存在或无权查看")
     return task
@@ -181,7 +191,7 @@ def unclaim_task(user, task_id):
 # --- internals --------------------------------------------------------------------------------
 def _lock_for_action(user, task_id):
     """(case, task) for a user acting on a task: checked, with the case row locked."""
-    task = db.session.get(Task, str(task_id))
+    task = _task_row(task_id)
     if task is None:
         raise NotFound("任务不存在")
     if not scope.may_act_on(user, task):

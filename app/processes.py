@@ -2,6 +2,7 @@
 parsed definitions (each version is parsed once per app process, never per request)."""
 import hashlib
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -38,13 +39,20 @@ def definition(version_row):
     return found
 
 
+_PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
+
+
 def latest_version(process_id):
+    if not _PROCESS_ID.fullmatch(process_id or ""):
+        return None
     stmt = (select(ProcessVersion).where(ProcessVersion.process_id == process_id)
             .order_by(ProcessVersion.version.desc()).limit(1))
     return db.session.execute(stmt).scalar_one_or_none()
 
 
 def version(process_id, number):
+    if not _PROCESS_ID.fullmatch(process_id or ""):
+        return None
     return db.session.execute(select(ProcessVersion).where(
         ProcessVersion.process_id == process_id, ProcessVersion.version == number)).scalar_one_or_none()
 

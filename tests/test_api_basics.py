@@ -84,3 +84,28 @@ def test_stats_follow_the_callers_scope(users):
     raise_call(users, township="town_b")
     assert users["town_a"].get("/stats").json["cases"]["total"] == 1
     assert users["center"].get("/stats").json["cases"]["total"] == 2
+
+
+@pytest.mark.parametrize("method,path,body", [  # as a supervisor, and (for POST /cases) as a township
+    ("GET", "/cases/99999999999999999999999", None),
+    ("GET", "/tasks?case_id=99999999999999999999", None),
+    ("GET", "/tasks/%00abc", None),
+    ("GET", "/tasks/" + "a" * 500, None),
+    ("GET", "/processes/%00", None),
+    ("GET", "/responsibility-list?version=99999999999999", None),
+    ("GET", "/audit/export?format=csv&from=2026-01-01T00:00:00", None),
+    ("POST", "/cases", {"process_id": "call_response", "data": {"title": "bad\u0000title", "description": "描述内容足够长",
+                                                                "urgency": "normal"}}),
+    ("POST", "/cases", {"process_id": "call\u0000response", "data": {}}),
+    ("POST", "/tasks/not-a-task/complete", {"data": {"x": 1}}),
+])
+def test_odd_input_never_gets_a_500(users, method, path, body):
+    who = users["town_a"] if path == "/cases" else users["supervisor"]
+    r = who.client.open("/api/v1" + path, method=method, json=body, headers=who.headers)
+    assert r.status_code < 500, (r.status_code, r.get_data(as_text=True)[:300])
+    assert r.is_json or r.mimetype == "text/csv"
+
+
+def test_nul_in_credentials_is_refused(client):
+    r = client.post("/api/v1/auth/token", json={"username": "town\u0000a", "password": "demo"})
+    assert r.status_code in (401, 422)

@@ -1,5 +1,15 @@
 """marshmallow schemas of the JSON API: they validate input and describe the OpenAPI document."""
+from zoneinfo import ZoneInfo
+
 from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+MAX_ID = 2 ** 31 - 1
+
+
+def IdArg():
+    """An integer id as a query argument: positive and within the database's integer range."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class Base(Schema):
@@ -14,9 +24,12 @@ class ApiError(Base):
     errors = fields.Raw(metadata={"description": "per-field messages ({field: message}) or a list"})
 
 
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="含有不允许的字符")
+
+
 class TokenRequest(Base):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    password = fields.String(required=True, validate=validate.Length(max=200))
+    username = fields.String(required=True, validate=[validate.Length(min=1, max=50), NO_NUL])
+    password = fields.String(required=True, validate=[validate.Length(max=200), NO_NUL])
 
 
 class Token(Base):
@@ -55,14 +68,14 @@ class PageArgs(Base):
 
 
 class CaseQuery(PageArgs):
-    process_id = fields.String(validate=validate.Length(max=100))
+    process_id = fields.String(validate=[validate.Length(max=100), NO_NUL])
     status = fields.String(validate=validate.OneOf(["open", "closed", "rejected", "refused", "errored"]))
     stuck = fields.Boolean()
 
 
 class TaskQuery(PageArgs):
-    process_id = fields.String(validate=validate.Length(max=100))
-    case_id = fields.Integer()
+    process_id = fields.String(validate=[validate.Length(max=100), NO_NUL])
+    case_id = IdArg()
 
 
 class Task(Base):
@@ -111,7 +124,7 @@ class CaseDetail(Case):
 
 
 class CaseCreate(Base):
-    process_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    process_id = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_NUL])
     data = fields.Dict(load_default=dict)
 
 
@@ -151,9 +164,9 @@ class AuditEvent(Base):
 
 class AuditQuery(Base):
     format = fields.String(load_default="jsonl", validate=validate.OneOf(["csv", "jsonl"]))
-    case_id = fields.Integer()
-    from_ = fields.DateTime(data_key="from")
-    to = fields.DateTime()
+    case_id = IdArg()
+    from_ = fields.AwareDateTime(data_key="from", default_timezone=ZoneInfo("Asia/Shanghai"))
+    to = fields.AwareDateTime(default_timezone=ZoneInfo("Asia/Shanghai"))
 
 
 class ListItem(Base):
@@ -178,7 +191,7 @@ class ResponsibilityList(Base):
 
 
 class ListQuery(Base):
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = IdArg()
 
 
 class Stuck(Base):

@@ -88,7 +88,7 @@ def get_process(process_id):
     return d
 
 
-@blp.route("/processes/<process_id>/versions/<int:number>/bpmn")
+@blp.route("/processes/<process_id>/versions/<int(max=2147483647):number>/bpmn")
 @blp.alt_response(200, content_type="application/xml", description="the BPMN XML of that version")
 def process_bpmn(process_id, number):
     """The BPMN XML of one deployed version."""
@@ -118,7 +118,7 @@ def list_cases(args):
     return {"items": [case_dict(c) for c in rows], "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
-@blp.route("/cases/<int:case_id>")
+@blp.route("/cases/<int(max=2147483647):case_id>")
 @blp.response(200, s.CaseDetail)
 @blp.alt_response(404, schema=s.ApiError)
 def get_case(case_id):
@@ -127,7 +127,7 @@ def get_case(case_id):
     return case_detail(case, cases.current_tasks(case.id), orgs.org_names())
 
 
-@blp.route("/cases/<int:case_id>/audit")
+@blp.route("/cases/<int(max=2147483647):case_id>/audit")
 @blp.response(200, s.AuditEvent(many=True))
 def case_audit(case_id):
     """The case's audit events, oldest first."""

@@ -88,11 +88,24 @@ def clean_data(schema, data):
 def validate(schema, data):
     """{field: message} for each problem of `data` against `schema`; empty when valid."""
     errors = {}
+    for field, value in data.items():
+        if _has_nul(value):
+            errors[field] = "含有不允许的字符"
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     for err in sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path)):
         field, message = _describe(err, schema)
         errors.setdefault(field, message)
     return errors
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def _describe(err, schema):

@@ -120,7 +120,7 @@ def new_case(process_id):
                            errors=errors, fields=widgets(schema, values, errors)), (422 if errors else 200)
 
 
-@web_bp.route("/cases/<int:case_id>")
+@web_bp.route("/cases/<int(max=2147483647):case_id>")
 @login_required
 def case_page(case_id):
     try:
