@@ -7,6 +7,7 @@ import re
 import threading
 from collections import OrderedDict
 
+from flask import current_app
 from sqlalchemy import select
 
 from . import audit, orgs, processes, scope
@@ -221,7 +222,6 @@ def _check_open(user, case, task):
 # next step on the same case skips deserialising when nobody else has changed the case since.
 # A workflow is taken out while a step runs on it and put back only after its commit.
 _recent = OrderedDict()
-_RECENT_MAX = 256
 _recent_lock = threading.Lock()
 
 
@@ -238,11 +238,12 @@ def _load(case, definition):
 
 
 def _keep(case, run):
-    if case.status != "open":
+    size = current_app.config["WORKFLOW_CACHE_SIZE"]
+    if case.status != "open" or size <= 0:
         return
     with _recent_lock:
         _recent[case.id] = (_recent_key(case), run)
-        while len(_recent) > _RECENT_MAX:
+        while len(_recent) > size:
             _recent.popitem(last=False)
 
 

@@ -55,8 +55,8 @@ class Api:
         return (time.perf_counter() - t0) * 1000, status, data
 
 
-def start_server(db_url, port):
-    env = dict(os.environ, DATABASE_URL=db_url, HUYING_DEMO="1", FLASK_APP="app:create_app",
+def start_server(db_url, port, **extra_env):
+    env = dict(os.environ, **extra_env, DATABASE_URL=db_url, HUYING_DEMO="1", FLASK_APP="app:create_app",
                SECRET_KEY="bench", SCHEDULER_INTERVAL_SECONDS="3600", PYTHONPATH=str(ROOT))
     flask = [sys.executable, "-m", "flask"]
     subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
@@ -106,6 +106,22 @@ def drive_call(users, timings, reworks=1):
         do(town, {"satisfied": satisfied, "rating": 5 if satisfied else 2, "comment": "摊点仍有回潮"})
     do(users["dept_zf"], {"rating": 5})
     return case_id
+
+
+def completion_without_workflow_cache(db_path):
+    """The completion figure when no step finds its workflow in memory (WORKFLOW_CACHE_SIZE=0),
+    as with several app processes taking turns on the same cases."""
+    port = free_port()
+    proc = start_server(f"sqlite:///{db_path}", port, WORKFLOW_CACHE_SIZE="0")
+    try:
+        users = {n: Api(port, n) for n in ["town_a", "center", "dept_zf", "dept_zr"]}
+        timings = []
+        for _ in range(max(5, N_LIFECYCLES // 2)):
+            drive_call(users, timings)
+        return timings
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def closed_call_bytes(db_path, case_id):
@@ -181,6 +197,9 @@ def main():
             last = drive_call(users, timings)
         rows.append(("task completion, HTTP API, SQLite (ms)", len(timings),
                      statistics.median(timings), pct(timings, 95)))
+        uncached = completion_without_workflow_cache(os.path.join(tmp, "nocache.db"))
+        rows.append(("  same, every step deserialising (ms)", len(uncached),
+                     statistics.median(uncached), pct(uncached, 95)))
         size = closed_call_bytes(db_path, last)
         n_tasks = fill_open_cases(db_path, N_OPEN)
         for label, user, path in [
