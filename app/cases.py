@@ -329,12 +329,13 @@ def _mark_errored(case, run, actor, error):
 
 
 
-def fire_due_timers(now=None, limit=100):
-    """Advance the open cases whose next timer is due; returns how many were advanced.
+def fire_due_timers(limit=100):
+    """Advance the open cases whose next timer is due now; returns how many were advanced.
 
     Finds them through the indexed `next_timer_at` column and fires each through the same
-    locked write path as a task completion."""
-    now = now or utcnow()
+    locked write path as a task completion. (The engine reads the wall clock itself, so "now"
+    is always the real now.)"""
+    now = utcnow()
     due = db.session.execute(select(Case.id).where(Case.status == "open", Case.next_timer_at <= now)
                              .order_by(Case.next_timer_at).limit(limit)).scalars().all()
     fired = 0
@@ -348,4 +349,5 @@ def fire_due_timers(now=None, limit=100):
             audit.record("timer_fired", "system", case.id, before={"next_timer_at": case.next_timer_at.isoformat()})
             _advance(case, run, "system", run.advance)
             fired += 1
+        _keep(case, run)
     return fired
