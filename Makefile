@@ -17,12 +17,16 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
-run: $(VENV)/.installed
+# The bpmn-js viewer bundle (app/static/dist/, git-ignored) is built from the npm registry.
+app/static/dist/diagram.js: frontend/package.json frontend/package-lock.json frontend/src/diagram.js
+	cd frontend && npm ci --no-audit --no-fund && npm run build
+
+run: $(VENV)/.installed app/static/dist/diagram.js
 	$(BIN)/flask db upgrade
 	HUYING_DEMO=$${HUYING_DEMO:-1} $(BIN)/flask huying setup
 	HUYING_DEMO=$${HUYING_DEMO:-1} exec $(BIN)/flask huying serve
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test app/static/dist/diagram.js
 	scripts/ensure-browser.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

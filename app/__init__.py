@@ -37,6 +37,7 @@ def create_app(config=None):
     with app.app_context():
         configure_engine(db.engine)
 
+    from . import deadlines  # noqa: F401 - registers the deadline functions of the expressions
     from .api import register_api
     from .web import web_bp
     register_api(app)

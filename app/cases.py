@@ -5,45 +5,20 @@ the `tasks` table, records who takes part, appends the audit events and commits 
 """
 import re
 import threading
+import time
 from collections import OrderedDict
 
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, orgs, processes, scope
+from . import audit, orgs, processes, scope, supervision
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
 from .extensions import db
 from .models import Case, CaseParticipant, Task, queue_of
 from .models.types import utcnow
-
-
-class CaseError(Exception):
-    """A request the domain refuses; `status` is the HTTP status it maps to."""
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message, errors=None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors
-
-
-class NotFound(CaseError):
-    status, code = 404, "not_found"
-
-
-class Forbidden(CaseError):
-    status, code = 403, "forbidden"
-
-
-class Conflict(CaseError):
-    status, code = 409, "conflict"
-
-
-class Invalid(CaseError):
-    status, code = 422, "invalid"
+from .errors import CaseError, Conflict, Forbidden, Invalid, NotFound  # noqa: F401 - re-exported
 
 
 # --- forms ------------------------------------------------------------------------------------
@@ -119,6 +94,8 @@ def current_tasks(case_id):
 def task_form(task):
     """(definition, schema) of a task's form."""
     case = db.session.get(Case, task.case_id)
+    if task.kind == "order":
+        return processes.definition(case.definition_row), processes.app_form(task.form)
     definition = processes.definition(case.definition_row)
     return definition, form_schema(definition, task.form, case.data)
 
@@ -131,8 +108,10 @@ def start_case(user, process_id, data):
     definition = processes.definition(row)
     if definition.start.role and not user.has_role(definition.start.role):
         raise Forbidden(f"只有“{definition.start.role}”角色可以发起此流程")
-    clean = check_form(form_schema(definition, definition.start.form), data)
-    engine_data = dict(clean, initiator=user.username, initiator_org=user.org_code)
+    start_schema = form_schema(definition, definition.start.form)
+    clean = check_form(start_schema, data)
+    engine_data = {k: None for k in ((start_schema or {}).get("properties") or {})}
+    engine_data.update(clean, initiator=user.username, initiator_org=user.org_code)
     with write_transaction():
         case = Case(process_id=row.process_id, process_version_id=row.id, process_version=row.version,
                     title=_title(definition, engine_data), urgency=clean.get("urgency"),
@@ -153,20 +132,64 @@ def complete_task(user, task_id, data):
     """Complete a ready task with form data; returns (case, next ready tasks of the case)."""
     with write_transaction():
         case, task = _lock_for_action(user, task_id)
+        if task.kind == "order":
+            clean = check_form(processes.app_form(task.form), data)
+            _finish(user, case, task, clean, {})
+            return case, current_tasks(case.id)
         definition = processes.definition(case.definition_row)
         clean = check_form(form_schema(definition, task.form, case.data), data)
         run = _load(case, definition)
         if not run.task_is_ready(task.id):
             raise Conflict("任务已不处于待办状态")
         current = run.task_data(task.id)
-        before = {k: current.get(k) for k in clean}
-        task.status, task.completed_at, task.completed_by, task.result = "completed", utcnow(), user.username, clean
-        task.assignee = task.assignee or user.username
-        audit.record("task_completed", user.username, case.id, task=task, before=before, after=clean,
-                     org_code=task.org_code)
+        _finish(user, case, task, clean, {k: current.get(k) for k in clean})
         ready = _advance(case, run, user.username, lambda: run.complete(task.id, clean))
     _keep(case, run)
     return case, ready
+
+
+def load_for_write(case):
+    """The workflow of a case locked by the caller, for a change outside task completion."""
+    return _load(case, processes.definition(case.definition_row))
+
+
+def save_run(case, run):
+    """Store a workflow changed outside task completion (deadlines moved) with its projections."""
+    case.state = run.dump()
+    case.next_timer_at = run.next_timer_at()
+    dues = [t.due_at for t in db.session.execute(select(Task).where(
+        Task.case_id == case.id, Task.status == "ready", Task.kind == "engine")).scalars() if t.due_at]
+    case.due_at = min(dues) if dues else None
+    case.updated_at = utcnow()
+
+
+def _finish(user, case, task, clean, before):
+    task.status, task.completed_at, task.completed_by, task.result = "completed", utcnow(), user.username, clean
+    task.assignee = task.assignee or user.username
+    audit.record("task_completed", user.username, case.id, task=task, before=before, after=clean,
+                 org_code=task.org_code)
+
+
+def retry_case(user, case_id):
+    """Run an errored case's failed step again, after its cause was fixed (supervisor, admin)."""
+    if not user.has_role("supervisor", "admin"):
+        raise Forbidden("只有督查室或管理员可以重试")
+    with write_transaction():
+        case = lock_case(case_id) if isinstance(case_id, int) else None
+        if case is None:
+            raise NotFound("案件不存在")
+        if case.status != "errored":
+            raise Conflict("案件不处于异常状态")
+        definition = processes.definition(case.definition_row)
+        run = CaseRun.load(definition, case.state)
+        before = {"status": "errored", "error": case.error_message, "element": case.error_element}
+        case.status, case.error_message, case.error_element = "open", None, None
+        for row in db.session.execute(select(Task).where(Task.case_id == case.id, Task.status == "suspended")).scalars():
+            row.status = "ready"
+        audit.record("case_retried", user.username, case.id, before=before, after={"status": "open"})
+        _advance(case, run, user.username, run.retry)
+    _keep(case, run)
+    return case
 
 
 def claim_task(user, task_id):
@@ -259,15 +282,17 @@ def _advance(case, run, actor, step):
     """Run one engine step and project its outcome onto the case, or mark the case errored.
 
     Returns the case's ready task rows after the step, oldest first."""
+    since = time.time()
     try:
         step()
         ready = [] if run.is_completed() else run.ready_tasks()
+        fired = run.escalations_since(since)
     except EngineError as e:
         _mark_errored(case, run, actor, e)
         return []
     now = utcnow()
     open_rows = {t.id: t for t in db.session.execute(
-        select(Task).where(Task.case_id == case.id, Task.status == "ready")).scalars()}
+        select(Task).where(Task.case_id == case.id, Task.status == "ready", Task.kind == "engine")).scalars()}
     ready_ids = {t.id for t in ready}
     live = []
     for row in open_rows.values():
@@ -278,14 +303,17 @@ def _advance(case, run, actor, step):
             live.append(row)
     known = {(p.org_code, p.role) for p in db.session.execute(
         select(CaseParticipant).where(CaseParticipant.case_id == case.id)).scalars()}
+    rows = dict(open_rows)
     for t in ready:
         if t.id in open_rows:
+            open_rows[t.id].due_at, open_rows[t.id].warn_at = t.due_at, t.warn_at
             continue
         row = Task(id=t.id, case_id=case.id, process_id=case.process_id, case_title=case.title,
                    element_id=t.element_id, name=t.name, role=t.role, org_code=t.org_code,
-                   queue=queue_of(t.role, t.org_code),
-                   form=t.form, instructions=t.instructions, created_at=now)
+                   queue=queue_of(t.role, t.org_code), form=t.form, instructions=t.instructions,
+                   created_at=now, due_at=t.due_at, warn_at=t.warn_at)
         db.session.add(row)
+        rows[row.id] = row
         live.append(row)
         key = (t.org_code, None) if t.org_code else (None, t.role)
         if key not in known:
@@ -293,6 +321,8 @@ def _advance(case, run, actor, step):
             db.session.add(CaseParticipant(case_id=case.id, org_code=key[0], role=key[1]))
         audit.record("task_ready", actor, case.id, task=row, org_code=t.org_code,
                      after={"role": t.role, "org": t.org_code})
+    for esc in fired:
+        supervision.escalate(case, esc, rows, actor)
     case.data = run.case_data()
     case.updated_at = now
     deadlines = [r.due_at for r in live if r.due_at is not None]
@@ -303,6 +333,10 @@ def _advance(case, run, actor, step):
         case.closed_at = now
         case.state = None              # a finished workflow is never loaded again
         case.next_timer_at = None
+        for order in db.session.execute(select(Task).where(Task.case_id == case.id, Task.status == "ready",
+                                                           Task.kind == "order")).scalars():
+            order.status = "cancelled"
+            audit.record("task_cancelled", actor, case.id, task=order, detail="案件已结束")
         audit.record("case_" + case.status, actor, case.id, before={"status": before},
                      after={"status": case.status})
     else:
@@ -341,7 +375,7 @@ def fire_due_timers(limit=100):
     fired = 0
     for case_id in due:
         with write_transaction():
-            case = lock_case(case_id)
+            case = lock_case(case_id, skip_locked=True)
             if case is None or case.status != "open" or case.next_timer_at is None or case.next_timer_at > now:
                 continue
             definition = processes.definition(case.definition_row)

@@ -52,8 +52,12 @@ def write_transaction():
         _immediate.reset(token)
 
 
-def lock_case(case_id):
-    """The case row, locked for this transaction and read afresh."""
+def lock_case(case_id, skip_locked=False):
+    """The case row, locked for this transaction and read afresh.
+
+    With skip_locked, None when another transaction holds it (PostgreSQL's SKIP LOCKED: two
+    schedulers sweeping at once each take different cases)."""
     from .models import Case
-    stmt = select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
+    stmt = (select(Case).where(Case.id == case_id).with_for_update(skip_locked=skip_locked)
+            .execution_options(populate_existing=True))
     return db.session.execute(stmt).scalar_one_or_none()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from . import audit
 from .database import write_transaction
-from .engine import DefinitionError, load_definition
+from .engine import DefinitionError, load_definition, load_form
 from .engine.definitions import NS, parse_xml
 from .extensions import db
 from .models import ProcessVersion
@@ -40,6 +40,18 @@ def definition(version_row):
 
 
 _PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
+
+
+def app_form(filename):
+    """A form of the application itself (supervision orders), read from forms/ once."""
+    found = _app_forms.get(filename)
+    if found is None:
+        found = load_form((project_dir("forms") / filename).read_bytes(), filename)
+        _app_forms[filename] = found
+    return found
+
+
+_app_forms = {}
 
 
 def latest_version(process_id):

@@ -1,4 +1,4 @@
-"""Counts and rates for a user's scope, and the supervisor's list of stuck cases.
+"""Counts and rates for a user's scope.
 
 The rates here are the plain first definitions (the full metric set is issue 6):
 response rate = calls whose acceptance was decided / calls; resolution rate = closed calls /
@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import Case, Task
-from .models.types import utcnow
 from .scope import case_filter
 
 
@@ -38,19 +37,3 @@ def stats(user):
             "resolution_rate": _ratio(closed, n_calls - rejected),
             "satisfaction_rate": _ratio(satisfied, len(evaluations))}
 
-
-def stuck_cases(limit=200):
-    """Open cases with an overdue task (oldest deadline first), then errored cases."""
-    now = utcnow()
-    overdue = db.session.execute(
-        select(Task.case_id, Case.title, Task.name, Task.id, Task.org_code, Task.created_at, Task.due_at)
-        .join(Case, Case.id == Task.case_id)
-        .where(Task.status == "ready", Task.due_at < now).order_by(Task.due_at).limit(limit)).all()
-    rows = [{"case_id": r[0], "case_title": r[1], "task": r[2], "task_id": r[3], "org": r[4],
-             "waiting_since": r[5], "due_at": r[6], "reason": "overdue"} for r in overdue]
-    errored = db.session.execute(
-        select(Case.id, Case.title, Case.error_element, Case.updated_at, Case.error_message)
-        .where(Case.status == "errored").order_by(Case.updated_at).limit(limit)).all()
-    rows += [{"case_id": r[0], "case_title": r[1], "task": r[2], "task_id": None, "org": None,
-              "waiting_since": r[3], "due_at": None, "reason": f"errored: {r[4]}"} for r in errored]
-    return rows

@@ -211,3 +211,79 @@ class Stats(Base):
     response_rate = fields.Float(allow_none=True)
     resolution_rate = fields.Float(allow_none=True)
     satisfaction_rate = fields.Float(allow_none=True)
+
+
+class StuckQuery(Base):
+    department = fields.String(validate=[validate.Length(max=20), NO_NUL])
+    township = fields.String(validate=[validate.Length(max=20), NO_NUL])
+    urgency = fields.String(validate=validate.OneOf(["normal", "urgent", "emergency"]))
+    min_age_hours = fields.Integer(validate=validate.Range(min=1, max=24 * 3650))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class StuckRow(Stuck):
+    element_id = fields.String(allow_none=True)
+    detail = fields.String(allow_none=True)
+    process_id = fields.String()
+    process_version = fields.Integer()
+    urgency = fields.String(allow_none=True)
+    township = fields.String(allow_none=True)
+
+
+class FlagIn(Base):
+    org = fields.String(required=True, validate=[validate.Length(min=1, max=20), NO_NUL])
+    kind = fields.String(required=True, metadata={"description": "improper_call | failed_to_call | no_response | inaction"})
+    evidence = fields.String(required=True, validate=[validate.Length(max=5000), NO_NUL])
+    case_id = IdArg()
+
+
+class FlagOut(Base):
+    id = fields.Integer()
+    org = fields.String()
+    kind = fields.String()
+    label = fields.String()
+    case_id = fields.Integer(allow_none=True)
+    evidence = fields.String()
+    created_by = fields.String()
+    created_at = fields.String()
+
+
+class ExtensionIn(Base):
+    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=365))
+    reason = fields.String(required=True, validate=[validate.Length(max=2000), NO_NUL])
+
+
+class ExtensionDecision(Base):
+    approved = fields.Boolean(required=True, truthy={True}, falsy={False})
+    opinion = fields.String(load_default="", validate=[validate.Length(max=2000), NO_NUL])
+
+
+class ExtensionOut(Base):
+    id = fields.Integer()
+    task_id = fields.String()
+    case_id = fields.Integer()
+    org = fields.String(allow_none=True)
+    requested_by = fields.String()
+    days = fields.Integer()
+    reason = fields.String()
+    status = fields.String()
+    old_due_at = fields.String(allow_none=True)
+    new_due_at = fields.String(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    opinion = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class CalendarDayIn(Base):
+    kind = fields.String(required=True, validate=validate.OneOf(["holiday", "workday"]))
+    name = fields.String(load_default="", validate=[validate.Length(max=100), NO_NUL])
+
+
+class CalendarDayOut(Base):
+    day = fields.String()
+    kind = fields.String()
+    name = fields.String()
+
+
+class CalendarQuery(Base):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))

@@ -192,14 +192,6 @@ def complete(args, task_id):
     return jsonify({"case": detail, "next_tasks": tasks})   # already in the schema's shape
 
 
-@blp.route("/supervision/stuck")
-@blp.response(200, s.Stuck(many=True))
-def stuck():
-    """Open cases overdue or errored (supervisor)."""
-    require_role("supervisor")
-    return [dict(r, waiting_since=iso(r["waiting_since"]), due_at=iso(r["due_at"])) for r in reports.stuck_cases()]
-
-
 @blp.route("/stats")
 @blp.response(200, s.Stats)
 def stats():

@@ -24,6 +24,8 @@ from .forms import FormError, load_form
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 RESERVED_IDS = {"Start", "End", "Root"}
 CASE_STATUSES = {"closed", "rejected", "refused"}
+# what the application does when an element carrying `escalation` fires or is passed
+ESCALATIONS = {"remind": "催办（黄牌预警）", "order": "督办单（红牌超时）", "listed": "挂牌督办", "problem": "问题工单"}
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
@@ -60,6 +62,8 @@ class ProcessDefinition:
     tasks: dict                      # element id -> TaskDef, user tasks only
     forms: dict                      # filename -> JSON Schema
     end_status: dict = field(default_factory=dict)   # end event id -> case status
+    escalations: dict = field(default_factory=dict)  # element id -> escalation kind (see ESCALATIONS)
+    names: dict = field(default_factory=dict)        # element id -> its name, for messages and pages
     title_expr: str = "title"
 
     def form(self, filename):
@@ -143,7 +147,7 @@ def load_definition(bpmn, forms, process_id=None):
             errors.append({"element_id": None, "message": str(e)})
 
     nodes = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
-    tasks, end_status, start = {}, {}, None
+    tasks, end_status, escalations, names, start = {}, {}, {}, {}, None
     all_specs = [spec] + list(subprocess_specs.values())
     for pspec in all_specs:
         for ts in pspec.task_specs.values():
@@ -152,6 +156,11 @@ def load_definition(bpmn, forms, process_id=None):
                 continue
             errors.extend(_check_expressions(ts, node))
             props = _properties(node)
+            names[ts.bpmn_id] = ts.bpmn_name or ts.bpmn_id
+            if props.get("escalation"):
+                if props["escalation"] not in ESCALATIONS:
+                    errors.append({"element_id": ts.bpmn_id, "message": f"escalation 只能是 {', '.join(ESCALATIONS)}"})
+                escalations[ts.bpmn_id] = props["escalation"]
             if isinstance(ts, UserTask) or (isinstance(ts, StartEvent) and pspec is spec):
                 role = role_of_lane(ts.lane)
                 if isinstance(ts, UserTask) and role is None:
@@ -189,7 +198,8 @@ def load_definition(bpmn, forms, process_id=None):
     return ProcessDefinition(
         process_id=process_id, name=proc_node.get("name") or process_id, spec=spec,
         subprocess_specs=subprocess_specs, start=start, tasks=tasks, forms=loaded_forms,
-        end_status=end_status, title_expr=_properties(proc_node).get("caseTitle") or "title")
+        end_status=end_status, escalations=escalations, names=names,
+        title_expr=_properties(proc_node).get("caseTitle") or "title")
 
 
 def _first_line(e):

@@ -45,6 +45,20 @@ SAFE_FUNCTIONS = {
     "bool": bool, "list": list, "unique": _unique,
 }
 
+
+def register_functions(functions):
+    """Make application functions (deadlines, settings) callable from expressions.
+
+    Only plain functions of plain data belong here: they receive evaluated arguments and never
+    the interpreter, the task or anything callable."""
+    for name, fn in functions.items():
+        if name.startswith("_") or not callable(fn):
+            raise ValueError(f"cannot register {name!r}")
+        SAFE_FUNCTIONS[name] = fn
+    compile_expression.cache_clear()
+    compile_script.cache_clear()
+
+
 SAFE_METHODS = {
     dict: {"get", "keys", "values", "items"},
     str: {"startswith", "endswith", "lower", "upper", "strip", "split", "join", "replace"},

@@ -95,6 +95,17 @@ class ReadyTask:
     org_code: str
     form: str
     instructions: str
+    warn_at: datetime = None    # its `remind` timer
+    due_at: datetime = None     # its `order` timer: the deadline
+
+
+@dataclass
+class Escalation:
+    """An element tagged `escalation` that fired (a timer) or was passed (a throw event)."""
+    kind: str
+    element_id: str
+    name: str
+    task_id: str = None         # the user task a boundary timer is attached to
 
 
 class CaseRun:
@@ -146,8 +157,57 @@ class CaseRun:
                     raise EngineError(f"无法确定任务“{td.name}”的承办单位（orgUnit）：{e}", td.element_id) from None
                 if org is not None and not isinstance(org, str):
                     raise EngineError(f"任务“{td.name}”的 orgUnit 应为单位代码", td.element_id)
-            out.append(ReadyTask(str(t.id), td.element_id, td.name, td.role, org, td.form, td.instructions))
+            timers = self._timers_of(t)
+            out.append(ReadyTask(str(t.id), td.element_id, td.name, td.role, org, td.form, td.instructions,
+                                 timers.get("remind"), timers.get("order")))
         return out
+
+    def _boundary_events(self, t):
+        parent = t.parent
+        if parent is None or not parent.task_spec.name.endswith("BoundaryEventSplit"):
+            return []
+        return [c for c in parent.children if c is not t]
+
+    def _timers_of(self, t):
+        """{escalation kind: due time} of the waiting timers attached to a user task."""
+        out = {}
+        for b in self._boundary_events(t):
+            kind = self.definition.escalations.get(b.task_spec.bpmn_id)
+            value = b.internal_data.get("event_value")
+            if kind and b.state == TaskState.WAITING and isinstance(value, str):
+                out[kind] = _parse_time(value)
+        return out
+
+    def deadlines(self, task_id):
+        t = self.task(task_id)
+        return self._timers_of(t) if t is not None else {}
+
+    def move_deadlines(self, task_id, moved):
+        """Give the waiting timers of a user task new due times: moved(kind, due) -> new due."""
+        t = self.task(task_id)
+        for b in self._boundary_events(t) if t is not None else []:
+            kind = self.definition.escalations.get(b.task_spec.bpmn_id)
+            value = b.internal_data.get("event_value")
+            if kind and b.state == TaskState.WAITING and isinstance(value, str):
+                b.internal_data["event_value"] = moved(kind, _parse_time(value)).isoformat()
+
+    def escalations_since(self, since):
+        """The escalation-tagged elements completed at or after `since` (a time.time() value)."""
+        out = []
+        for t in self.wf.get_tasks(state=TaskState.COMPLETED, updated_ts=since):
+            kind = self.definition.escalations.get(getattr(t.task_spec, "bpmn_id", None))
+            if not kind:
+                continue
+            attached = next((str(c.id) for c in self._boundary_events(t) if c.task_spec.manual), None) \
+                if hasattr(t.task_spec, "cancel_activity") else None
+            out.append(Escalation(kind, t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, attached))
+        return out
+
+    def retry(self):
+        """Run again the steps that failed (after their cause was fixed), then advance."""
+        for t in self.wf.get_tasks(state=TaskState.ERROR):
+            t._set_state(TaskState.READY)
+        self._steps()
 
     def task(self, task_id):
         try:
@@ -222,7 +282,14 @@ class CaseRun:
         values = [v for v in values if isinstance(v, str)]
         if not values:
             return None
-        return min(datetime.fromisoformat(v).astimezone(timezone.utc) for v in values)
+        return min(_parse_time(v) for v in values)
+
+
+def _parse_time(value):
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise EngineError(f"定时器时间缺少时区：{value}")
+    return moment.astimezone(timezone.utc)
 
 
 def _message(e):

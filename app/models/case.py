@@ -35,6 +35,8 @@ class Case(db.Model):
     closed_at = mapped_column(UTCDateTime)
     next_timer_at = mapped_column(UTCDateTime, index=True)
     due_at = mapped_column(UTCDateTime)          # the earliest deadline of its ready tasks
+    listed: Mapped[bool] = mapped_column(default=False)      # 挂牌督办
+    problem: Mapped[bool] = mapped_column(default=False)     # 问题工单 (reworked too often)
     error_message: Mapped[str | None] = mapped_column(Text)
     error_element: Mapped[str | None] = mapped_column(String(100))
 
@@ -65,9 +67,13 @@ class Task(db.Model):
     form: Mapped[str | None] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
     assignee: Mapped[str | None] = mapped_column(String(50), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="ready")   # ready, completed, cancelled
+    status: Mapped[str] = mapped_column(String(20), default="ready")   # ready, completed, cancelled, suspended
+    kind: Mapped[str] = mapped_column(String(20), default="engine")    # engine; order = a supervision order
+    subject_task_id: Mapped[str | None] = mapped_column(String(36))    # for an order: the task it is about
     created_at = mapped_column(UTCDateTime, default=utcnow)
-    due_at = mapped_column(UTCDateTime)
+    warn_at = mapped_column(UTCDateTime)       # yellow card from here on
+    due_at = mapped_column(UTCDateTime)        # red card after this
+    reminded_at = mapped_column(UTCDateTime)   # 催办 sent
     completed_at = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(50))
     result: Mapped[dict | None] = mapped_column(JSON)   # the form data the task was completed with

@@ -1,0 +1,96 @@
+// Process-diagram viewer for Huying pages (built into app/static/dist/diagram.js, an IIFE with no globals).
+//
+// Markup:
+//   <div class="diagram"
+//        data-bpmn-url="/.../process.bpmn"        same-origin URL of the BPMN XML (sent with cookies)
+//        data-highlight="sign,handle"             element ids marked `huying-stuck` (red)
+//        data-counts='{"sign": 3, "handle": 1}'   badge with the count at the top right of highlighted ids
+//        data-done="start_call,accept">           element ids marked `huying-done` (green)
+//   </div>
+// Needs dist/diagram-js.css, dist/bpmn-js.css and the .huying-* / .diagram rules of style.css.
+import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+
+const FAILURE_TEXT = '流程图加载失败';
+
+function ids(value) {
+  return (value || '').split(',').map((id) => id.trim()).filter(Boolean);
+}
+
+function counts(value) {
+  if (!value) return {};
+  try {
+    const parsed = JSON.parse(value);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};
+  } catch (err) {
+    console.warn('huying diagram: data-counts is not a JSON object', err);
+    return {};
+  }
+}
+
+function showFailure(container) {
+  container.textContent = '';
+  const message = document.createElement('p');
+  message.className = 'diagram-error';
+  message.setAttribute('role', 'status');
+  message.textContent = FAILURE_TEXT;
+  container.appendChild(message);
+}
+
+async function fetchXml(url) {
+  // mode 'same-origin' refuses any other origin; credentials 'same-origin' sends the session cookie.
+  const response = await fetch(url, {
+    mode: 'same-origin',
+    credentials: 'same-origin',
+    headers: { Accept: 'application/xml, text/xml, */*' },
+  });
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+  return response.text();
+}
+
+function decorate(viewer, container) {
+  const canvas = viewer.get('canvas');
+  const registry = viewer.get('elementRegistry');
+  const overlays = viewer.get('overlays');
+  const known = (id) => Boolean(registry.get(id));
+
+  for (const id of ids(container.dataset.done).filter(known)) {
+    canvas.addMarker(id, 'huying-done');
+  }
+  const badgeCounts = counts(container.dataset.counts);
+  for (const id of ids(container.dataset.highlight).filter(known)) {
+    canvas.addMarker(id, 'huying-stuck');
+    const count = badgeCounts[id];
+    if (count === undefined || count === null || count === '') continue;
+    const badge = document.createElement('span');
+    badge.className = 'huying-badge';
+    badge.textContent = String(count);
+    overlays.add(id, 'huying-badge', { position: { top: -10, right: 10 }, html: badge });
+  }
+}
+
+async function render(container) {
+  let viewer = null;
+  try {
+    const xml = await fetchXml(container.dataset.bpmnUrl);
+    viewer = new NavigatedViewer({ container });
+    await viewer.importXML(xml);
+    viewer.get('canvas').zoom('fit-viewport', 'auto');
+    decorate(viewer, container);
+  } catch (err) {
+    console.warn('huying diagram: cannot show', container.dataset.bpmnUrl, err);
+    if (viewer) {
+      try { viewer.destroy(); } catch (ignored) { /* already half torn down */ }
+    }
+    showFailure(container);
+  }
+}
+
+function renderAll() {
+  document.querySelectorAll('[data-bpmn-url]').forEach((container) => { render(container); });
+}
+
+if (document.readyState === 'loading') {
+  document.addEventListener('DOMContentLoaded', renderAll);
+} else {
+  renderAll();
+}
