@@ -71,15 +71,18 @@ def register_cli(app):
             time.sleep(3600)
 
 
-def start_scheduler(app):
-    """Check for due timers every SCHEDULER_INTERVAL_SECONDS."""
+def start_scheduler(app, scheduler_=None):
+    """Check for due timers every SCHEDULER_INTERVAL_SECONDS; returns the running scheduler."""
+    sched = scheduler_ or scheduler
+
     def job():
         with app.app_context():
             try:
                 fire_due_timers()
             except Exception:  # noqa: BLE001 - one bad sweep must not stop the next
                 log.exception("timer sweep failed")
-    scheduler.add_job(job, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], id="fire_due_timers",
-                      max_instances=1, coalesce=True, replace_existing=True)
-    if not scheduler.running:
-        scheduler.start()
+    sched.add_job(job, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], id="fire_due_timers",
+                  max_instances=1, coalesce=True, replace_existing=True)
+    if not sched.running:
+        sched.start()
+    return sched

@@ -1,4 +1,5 @@
 """Configuration: everything from environment variables, with defaults for the embedded demo."""
+import json
 import os
 
 
@@ -8,6 +9,8 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "10"))
     HUYING_DEMO = os.environ.get("HUYING_DEMO", "0") == "1"
+    # overrides of the supervision defaults (deadline limits, ...), e.g. '{"limits": {"sign": {"normal": "PT5S"}}}'
+    SUPERVISION = json.loads(os.environ.get("HUYING_SUPERVISION") or "{}")
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))   # open workflows kept in memory
     TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
     TIMEZONE = os.environ.get("HUYING_TIMEZONE", "Asia/Shanghai")

@@ -109,6 +109,9 @@ class ApiUser:
     def post(self, path, json=None, **kw):
         return self.client.post("/api/v1" + path, json=json, headers=self.headers, **kw)
 
+    def put(self, path, json=None, **kw):
+        return self.client.put("/api/v1" + path, json=json, headers=self.headers, **kw)
+
     def inbox(self, case_id=None):
         r = self.get("/tasks?per_page=200" + (f"&case_id={case_id}" if case_id else ""))
         assert r.status_code == 200, r.json

@@ -76,9 +76,10 @@ def _has_options(schema):
 
 
 def clean_data(schema, data):
-    """The submitted data reduced to the form's fields, with the form's defaults filled in."""
+    """The submitted data reduced to the form's fields, with the form's defaults filled in (a
+    field sent as null counts as not sent)."""
     props = schema.get("properties") or {}
-    out = {k: v for k, v in data.items() if k in props}
+    out = {k: v for k, v in data.items() if k in props and v is not None}
     for name, prop in props.items():
         if name not in out and isinstance(prop, dict) and "default" in prop:
             out[name] = copy.deepcopy(prop["default"])

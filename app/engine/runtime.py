@@ -24,6 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import expressions
 
 STATE_FORMAT = 1
+_TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
 
 
 class EngineError(Exception):
@@ -169,12 +170,12 @@ class CaseRun:
         return [c for c in parent.children if c is not t]
 
     def _timers_of(self, t):
-        """{escalation kind: due time} of the waiting timers attached to a user task."""
+        """{escalation kind: due time} of the timers attached to a user task, waiting or fired."""
         out = {}
         for b in self._boundary_events(t):
             kind = self.definition.escalations.get(b.task_spec.bpmn_id)
             value = b.internal_data.get("event_value")
-            if kind and b.state == TaskState.WAITING and isinstance(value, str):
+            if kind and b.state in (TaskState.WAITING, TaskState.COMPLETED) and isinstance(value, str):
                 out[kind] = _parse_time(value)
         return out
 
@@ -194,9 +195,10 @@ class CaseRun:
     def escalations_since(self, since):
         """The escalation-tagged elements completed at or after `since` (a time.time() value)."""
         out = []
-        for t in self.wf.get_tasks(state=TaskState.COMPLETED, updated_ts=since):
+        # (filtering on COMPLETED would not descend into running sub-processes)
+        for t in self.wf.get_tasks(updated_ts=since):
             kind = self.definition.escalations.get(getattr(t.task_spec, "bpmn_id", None))
-            if not kind:
+            if not kind or t.state != TaskState.COMPLETED:
                 continue
             attached = next((str(c.id) for c in self._boundary_events(t) if c.task_spec.manual), None) \
                 if hasattr(t.task_spec, "cancel_activity") else None
@@ -278,7 +280,7 @@ class CaseRun:
         return dict(latest.data) if latest is not None else {}
 
     def next_timer_at(self):
-        values = [e.value for e in self.wf.waiting_events() if e.event_type.endswith("TimerEventDefinition")]
+        values = [e.value for e in self.wf.waiting_events() if e.event_type in _TIMER_EVENTS]
         values = [v for v in values if isinstance(v, str)]
         if not values:
             return None
@@ -294,5 +296,8 @@ def _parse_time(value):
 
 def _message(e):
     text = str(e).strip() or type(e).__name__
+    cause = getattr(e, "exception", None) or e.__cause__ or e.__context__
+    if cause is not None and str(cause) not in text:
+        text = f"{text}：{cause}"
     notes = getattr(e, "notes", None) or getattr(e, "__notes__", None) or []
     return "; ".join([text] + [n for n in notes if n and n not in text])[:1000]
