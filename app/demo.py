@@ -12,7 +12,7 @@ from . import audit
 from .auth import hash_password
 from .database import write_transaction
 from .extensions import db
-from .models import ListItem, ListVersion, OrgUnit, User
+from .models import CalendarDay, ListItem, ListVersion, OrgUnit, User
 
 DEMO_DIR = Path(__file__).parent / "demo"
 
@@ -24,6 +24,7 @@ def is_empty():
 def load_demo():
     org = json.loads((DEMO_DIR / "org.json").read_text(encoding="utf-8"))
     duty_list = json.loads((DEMO_DIR / "responsibility_list.json").read_text(encoding="utf-8"))
+    calendar = json.loads((DEMO_DIR / "calendar.json").read_text(encoding="utf-8"))
     password = hash_password("demo")   # one hash for all: they share the demo password
     with write_transaction():
         units = {}
@@ -42,5 +43,7 @@ def load_demo():
             db.session.add(ListItem(list_version_id=version.id, **{k: item.get(k) for k in (
                 "code", "domain", "name", "primary_org", "primary_duty", "supporting", "supporting_duty",
                 "legal_basis", "instructions", "limits")}))
+        for d in calendar["days"]:
+            db.session.add(CalendarDay(day=d["day"], kind=d["kind"], name=d["name"]))
         audit.record("demo_loaded", "system", detail=f"{len(org['users'])} users, {len(duty_list['items'])} list items",
                      after={"list_version": 1})

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.cli import start_scheduler
 from app.extensions import db
 from app.models import AuditEvent, Task
-from helpers import accept_and_dispatch, case_of, raise_call
+from helpers import accept_and_dispatch, raise_call
 
 FAST = {"limits": {"sign": {"normal": "PT2S"}, "handle": {"normal": "PT30S"}}, "listing_after": "P5D"}
 ROOT = Path(__file__).resolve().parent.parent

@@ -68,3 +68,30 @@ def test_browser_form_errors_come_back_per_field(client, users):
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "此项为必填项" in html and "至少填写 2 个字" in html
     assert users["town_a"].get("/cases").json["total"] == 0
+
+
+def test_deadlines_show_on_inbox_and_task_and_a_department_asks_for_more_time(app, client, users):
+    from helpers import accept_and_dispatch
+    case_id = raise_call(users, list_item="ZR-02")
+    accept_and_dispatch(users, case_id, co=())
+    users["dept_zf"].complete(users["dept_zf"].task(case_id, "签收"), {"returned": False})
+    task = users["dept_zf"].task(case_id, "办理反馈")
+    login(client, "dept_zf")
+    inbox = client.get("/").get_data(as_text=True)
+    assert 'class="due' in inbox and "办理反馈" in inbox
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "办理时限" in page and "申请延期" in page
+    r = client.post(f"/tasks/{task['id']}/extension", data={"csrf_token": csrf_token(page), "days": "2",
+                                                          "reason": "需会同自然资源部门现场测绘"})
+    assert r.status_code == 302
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "待审批" in page and 'id="extension"' not in page
+    assert [e["days"] for e in users["center"].get("/extensions").json] == [2]
+
+
+def test_case_page_draws_the_process_with_the_current_step(client, users):
+    case_id = raise_call(users)
+    login(client, "town_a")
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert f'data-bpmn-url="/processes/call_response/versions/1.bpmn"' in html
+    assert 'data-highlight="accept"' in html

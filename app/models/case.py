@@ -2,7 +2,7 @@
 
 Inboxes, case lists and supervision read these indexed columns; only the engine reads `state`.
 """
-from sqlalchemy import ForeignKey, Index, JSON, LargeBinary, String, Text, text
+from sqlalchemy import ForeignKey, Index, JSON, LargeBinary, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -17,6 +17,7 @@ class Case(db.Model):
         Index("ix_cases_status_created", "status", "created_at"),
         Index("ix_cases_initiator_org_status", "initiator_org", "status"),
         Index("ix_cases_status_due", "status", "due_at"),
+        Index("ix_cases_status_updated", "status", "updated_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)
@@ -35,8 +36,8 @@ class Case(db.Model):
     closed_at = mapped_column(UTCDateTime)
     next_timer_at = mapped_column(UTCDateTime, index=True)
     due_at = mapped_column(UTCDateTime)          # the earliest deadline of its ready tasks
-    listed: Mapped[bool] = mapped_column(default=False)      # 挂牌督办
-    problem: Mapped[bool] = mapped_column(default=False)     # 问题工单 (reworked too often)
+    listed: Mapped[bool] = mapped_column(default=False, server_default=false())    # 挂牌督办
+    problem: Mapped[bool] = mapped_column(default=False, server_default=false())   # 问题工单 (reworked too often)
     error_message: Mapped[str | None] = mapped_column(Text)
     error_element: Mapped[str | None] = mapped_column(String(100))
 
@@ -68,7 +69,7 @@ class Task(db.Model):
     instructions: Mapped[str | None] = mapped_column(Text)
     assignee: Mapped[str | None] = mapped_column(String(50), index=True)
     status: Mapped[str] = mapped_column(String(20), default="ready")   # ready, completed, cancelled, suspended
-    kind: Mapped[str] = mapped_column(String(20), default="engine")    # engine; order = a supervision order
+    kind: Mapped[str] = mapped_column(String(20), default="engine", server_default="engine")  # or order: 督办单
     subject_task_id: Mapped[str | None] = mapped_column(String(36))    # for an order: the task it is about
     created_at = mapped_column(UTCDateTime, default=utcnow)
     warn_at = mapped_column(UTCDateTime)       # yellow card from here on

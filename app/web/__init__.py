@@ -6,9 +6,11 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, lists, orgs, processes, scope
+from .. import auth, cases, deadlines, lists, orgs, processes, scope
+from ..supervision import marks as deadline_mark, request_extension as ask_extension
 from ..extensions import db, login_manager
-from ..models import AuditEvent, Case, Task, User
+from ..models import AuditEvent, Case, ExtensionRequest, Task, User
+from ..models.types import utcnow
 from ..roles import ROLES
 from ..timefmt import short
 from .forms import parse_form, widgets
@@ -21,6 +23,9 @@ ACTION_LABELS = {
     "case_started": "发起", "task_ready": "待办生成", "task_completed": "办理", "task_claimed": "认领",
     "task_unclaimed": "取消认领", "task_cancelled": "任务撤销", "case_closed": "办结", "case_rejected": "不予受理",
     "case_refused": "未获同意", "case_errored": "流程异常", "timer_fired": "定时器触发",
+    "reminder": "催办", "overdue": "超时督办", "case_listed": "挂牌督办", "problem_order": "问题工单",
+    "extension_requested": "申请延期", "extension_approved": "同意延期", "extension_refused": "不同意延期",
+    "flag_raised": "督查标记", "case_retried": "重试",
 }
 PER_PAGE = 20
 
@@ -81,7 +86,8 @@ def inbox():
     tasks, total = lists.inbox_page(current_user, page, PER_PAGE)
     startable = [p for p in processes.latest_versions() if not p.start_role or current_user.has_role(p.start_role)]
     return render_template("inbox.html", tasks=tasks, total=total, page=page, per_page=PER_PAGE,
-                           org_names=orgs.org_names(), startable=startable)
+                           org_names=orgs.org_names(), startable=startable,
+                           marks={t.id: deadline_mark(t) for t in tasks})
 
 
 @web_bp.route("/cases")
@@ -133,7 +139,11 @@ def case_page(case_id):
     events = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
                                 .order_by(AuditEvent.id)).scalars().all()
     start_schema = definition.form(definition.start.form) or {}
-    return render_template("case.html", case=case, current=cases.current_tasks(case_id), history=history,
+    current = cases.current_tasks(case_id)
+    return render_template("case.html", case=case, current=current, history=history,
+                           current_elements=sorted({t.element_id for t in current if t.kind == "engine"}),
+                           done_elements=sorted({t.element_id for t in history if t.kind == "engine"}),
+                           marks={t.id: deadline_mark(t) for t in current},
                            events=events, org_names=orgs.org_names(), user_names=orgs.user_names(),
                            definition=definition,
                            start_fields=_result_rows(start_schema, case.data),
@@ -202,9 +212,31 @@ def task_page(task_id):
             flash(f"已办理：{task.name}", "ok")
             return redirect(url_for("web.inbox"))
     fields = widgets(schema, values, errors) if schema else []
-    return render_template("task.html", task=task, case=case, schema=schema, fields=fields,
-                           may_act=scope.may_act_on(current_user, task), org_names=orgs.org_names()), \
-        (422 if errors else 200)
+    may_act = scope.may_act_on(current_user, task)
+    extensions = db.session.execute(select(ExtensionRequest).where(ExtensionRequest.task_id == task.id)
+                                    .order_by(ExtensionRequest.id)).scalars().all()
+    can_extend = (may_act and task.kind == "engine" and task.status == "ready" and task.due_at is not None
+                  and utcnow() < task.due_at and not any(e.status == "pending" for e in extensions))
+    return render_template("task.html", task=task, case=case, schema=schema, fields=fields, may_act=may_act,
+                           org_names=orgs.org_names(), mark=deadline_mark(task), extensions=extensions,
+                           can_extend=can_extend, max_extension=deadlines.settings()["max_extension_days"],
+                           ext_errors={}), (422 if errors else 200)
+
+
+@web_bp.route("/tasks/<task_id>/extension", methods=["POST"])
+@login_required
+def request_extension(task_id):
+    try:
+        task = cases.get_task(current_user, task_id)
+        days = request.form.get("days", type=int)
+        ask_extension(current_user, task, days, request.form.get("reason", ""))
+        flash("延期申请已提交，等待响应中心审批", "ok")
+    except cases.NotFound:
+        abort(404)
+    except cases.CaseError as e:
+        details = "；".join((e.errors or {}).values())
+        flash(f"{e.message}{'：' + details if details else ''}", "error")
+    return redirect(url_for("web.task_page", task_id=task_id))
 
 
 @web_bp.route("/tasks/<task_id>/claim", methods=["POST"])

@@ -1,8 +1,8 @@
 """initial schema: org, processes, cases, task projection, participants, audit, responsibility list, supervision
 
-Revision ID: c3877e5d2416
+Revision ID: 23eb12a81293
 Revises: 
-Create Date: 2026-11-26 22:51:18.329422
+Create Date: 2026-11-26 22:58:42.946945
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c3877e5d2416'
+revision = '23eb12a81293'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -90,8 +90,8 @@ def upgrade():
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('next_timer_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('listed', sa.Boolean(), nullable=False),
-    sa.Column('problem', sa.Boolean(), nullable=False),
+    sa.Column('listed', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('problem', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('error_element', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['process_version_id'], ['process_versions.id'], name=op.f('fk_cases_process_version_id_process_versions')),
@@ -103,6 +103,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_cases_process_id'), ['process_id'], unique=False)
         batch_op.create_index('ix_cases_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_cases_status_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_cases_status_updated', ['status', 'updated_at'], unique=False)
 
     op.create_table('list_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -198,7 +199,7 @@ def upgrade():
     sa.Column('instructions', sa.Text(), nullable=True),
     sa.Column('assignee', sa.String(length=50), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=20), server_default='engine', nullable=False),
     sa.Column('subject_task_id', sa.String(length=36), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('warn_at', sa.DateTime(timezone=True), nullable=True),
@@ -277,6 +278,7 @@ def downgrade():
 
     op.drop_table('list_items')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_status_updated')
         batch_op.drop_index('ix_cases_status_due')
         batch_op.drop_index('ix_cases_status_created')
         batch_op.drop_index(batch_op.f('ix_cases_process_id'))
