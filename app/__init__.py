@@ -40,8 +40,10 @@ def create_app(config=None):
     from . import deadlines  # noqa: F401 - registers the deadline functions of the expressions
     from .api import register_api
     from .web import web_bp
+    from .web.supervision import supervision_bp
     register_api(app)
     app.register_blueprint(web_bp)
+    app.register_blueprint(supervision_bp)
 
     from .cli import register_cli
     register_cli(app)

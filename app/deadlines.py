@@ -214,6 +214,8 @@ expressions.register_functions({
 def set_calendar_day(user, day, kind, name=""):
     """Mark a date as a public holiday or a make-up working day (admin)."""
     _require_admin(user)
+    if kind not in ("holiday", "workday"):
+        raise Invalid("类型应为 holiday（节假日）或 workday（调休上班）", {"kind": "类型应为节假日或调休上班"})
     try:
         parsed = date.fromisoformat(day)
     except (TypeError, ValueError):

@@ -93,5 +93,5 @@ def test_case_page_draws_the_process_with_the_current_step(client, users):
     case_id = raise_call(users)
     login(client, "town_a")
     html = client.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert f'data-bpmn-url="/processes/call_response/versions/1.bpmn"' in html
+    assert 'data-bpmn-url="/processes/call_response/versions/1.bpmn"' in html
     assert 'data-highlight="accept"' in html

@@ -298,6 +298,6 @@ def _message(e):
     text = str(e).strip() or type(e).__name__
     cause = getattr(e, "exception", None) or e.__cause__ or e.__context__
     if cause is not None and str(cause) not in text:
-        text = f"{text}：{cause}"
+        text = f"{cause}（{text}）"     # the cause first: it is what a supervisor can act on
     notes = getattr(e, "notes", None) or getattr(e, "__notes__", None) or []
     return "; ".join([text] + [n for n in notes if n and n not in text])[:1000]

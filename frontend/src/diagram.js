@@ -68,6 +68,25 @@ function decorate(viewer, container) {
   }
 }
 
+// A wide process fitted whole is too small to read: when steps are highlighted, frame them
+// (with their neighbourhood) at a readable scale; panning and zooming show the rest.
+function focus(viewer, container) {
+  const registry = viewer.get('elementRegistry');
+  const shapes = ids(container.dataset.highlight).map((id) => registry.get(id)).filter((el) => el && el.width);
+  if (!shapes.length) return;
+  const canvas = viewer.get('canvas');
+  const { width, height } = canvas.viewbox().outer;
+  const minX = Math.min(...shapes.map((s) => s.x));
+  const minY = Math.min(...shapes.map((s) => s.y));
+  const maxX = Math.max(...shapes.map((s) => s.x + s.width));
+  const maxY = Math.max(...shapes.map((s) => s.y + s.height));
+  const scale = Math.min(1, Math.max(0.6, Math.min(width / (maxX - minX + 600), height / (maxY - minY + 300))));
+  if (scale <= canvas.zoom()) return;
+  const cx = (minX + maxX) / 2;
+  const cy = (minY + maxY) / 2;
+  canvas.viewbox({ x: cx - width / scale / 2, y: cy - height / scale / 2, width: width / scale, height: height / scale });
+}
+
 async function render(container) {
   let viewer = null;
   try {
@@ -76,6 +95,7 @@ async function render(container) {
     await viewer.importXML(xml);
     viewer.get('canvas').zoom('fit-viewport', 'auto');
     decorate(viewer, container);
+    focus(viewer, container);
   } catch (err) {
     console.warn('huying diagram: cannot show', container.dataset.bpmnUrl, err);
     if (viewer) {
