@@ -10,7 +10,7 @@ Supervision orders are ordinary tasks of the inbox that no engine step waits for
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, select
 
 from . import audit, deadlines, orgs
 from .errors import CaseError
@@ -212,16 +212,19 @@ def stuck(department=None, township=None, urgency=None, min_age_hours=None, limi
     idle_before = now - timedelta(hours=deadlines.settings()["idle_hours"])
     if since:
         idle_before = min(idle_before, since)
+    # the longest-untouched open cases first (index on status, updated_at), then their open steps
+    idle_ids = select(Case.id).where(Case.status == "open", Case.updated_at < idle_before, *case_where) \
+        .order_by(Case.updated_at).limit(limit)
     idle_tasks = (select(Task.case_id, Case.title, Task.name, Task.id, Task.org_code, Task.created_at, Task.due_at,
                          Task.element_id, Case.process_id, Case.process_version, Case.urgency, Case.initiator_org,
                          Case.listed)
                   .join(Case, Case.id == Task.case_id)
-                  .where(Case.status == "open", Case.updated_at < idle_before, Task.status == "ready",
-                         Task.kind == "engine", or_(Task.due_at.is_(None), Task.due_at >= now), *case_where))
+                  .where(Task.case_id.in_(idle_ids), Task.status == "ready", Task.kind == "engine"))
     if department:
         idle_tasks = idle_tasks.where(Task.org_code == department)
+    seen = {r["task_id"] for r in rows}
     rows += [_row(r, "idle", "长时间无进展") for r in
-             db.session.execute(idle_tasks.order_by(Case.updated_at).limit(limit)).all()]
+             db.session.execute(idle_tasks.order_by(Task.created_at).limit(limit)).all() if r.id not in seen]
 
     if not department:
         errored = (select(Case.id, Case.title, Case.error_element, Case.updated_at, Case.error_message,

@@ -187,3 +187,39 @@ def test_two_scheduler_processes_never_fire_a_timer_twice(app, users, database_u
     assert len(per_task) == 24 and all(n == 1 for _, _, n in per_task), per_task
     assert len(orders) == 12 and all(n == 1 for _, n in orders)
     assert json.dumps(FAST)
+
+
+def test_a_deadline_missed_for_long_lists_the_case(app, users):
+    app.config.update(SUPERVISION={"limits": {"sign": {"normal": "PT1S"}}, "listing_after": "PT1S"})
+    from app import cases, deadlines
+    deadlines.invalidate()
+    case_id = raise_call(users, list_item=None)
+    accept_and_dispatch(users, case_id, co=())
+    def sweep_then_count():
+        with app.app_context():
+            cases.fire_due_timers()
+        return len(users["supervisor"].inbox(case_id)) == 2
+    assert wait_for(sweep_then_count, seconds=15)
+    names = sorted(t["name"] for t in users["supervisor"].inbox(case_id))
+    assert names == ["挂牌督办：签收（综合行政执法局）", "督办单：签收（综合行政执法局）"]
+    case = users["supervisor"].get(f"/cases/{case_id}").json
+    actions = [e["action"] for e in users["supervisor"].get(f"/cases/{case_id}/audit").json]
+    assert actions.count("case_listed") == 1 and actions.count("overdue") == 1 and actions.count("reminder") == 1
+    assert case["status"] == "open"
+
+
+def test_a_call_reworked_too_often_becomes_a_problem_order(app, users):
+    app.config.update(SUPERVISION={"max_reworks": 1})
+    from app import deadlines
+    deadlines.invalidate()
+    case_id = raise_call(users)
+    accept_and_dispatch(users, case_id, co=())
+    users["dept_zf"].complete(users["dept_zf"].task(case_id, "签收"), {"returned": False})
+    users["dept_zf"].complete(users["dept_zf"].task(case_id, "办理反馈"), {"result": "已处置"})
+    users["center"].complete(users["center"].task(case_id, "审核办结"), {"approved": True})
+    users["town_a"].complete(users["town_a"].task(case_id, "评价"), {"satisfied": False, "rating": 1, "comment": "问题依旧"})
+    problem = [t for t in users["supervisor"].inbox(case_id) if t["name"].startswith("问题工单督办")]
+    assert len(problem) == 1
+    assert [t["name"] for t in users["dept_zf"].inbox(case_id)] == ["办理反馈"]     # the rework goes on meanwhile
+    actions = [e["action"] for e in users["supervisor"].get(f"/cases/{case_id}/audit").json]
+    assert actions.count("problem_order") == 1
