@@ -37,13 +37,15 @@ def create_app(config=None):
     with app.app_context():
         configure_engine(db.engine)
 
-    from . import deadlines  # noqa: F401 - registers the deadline functions of the expressions
+    from . import deadlines, duty_list  # noqa: F401 - register the functions processes call
     from .api import register_api
     from .web import web_bp
+    from .web.duty_list import duty_list_bp
     from .web.supervision import supervision_bp
     register_api(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(supervision_bp)
+    app.register_blueprint(duty_list_bp)
 
     from .cli import register_cli
     register_cli(app)

@@ -11,12 +11,13 @@ from collections import OrderedDict
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, orgs, processes, scope, supervision
+from . import audit, duty_list, orgs, processes, scope, supervision
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
 from .extensions import db
 from .models import Case, CaseParticipant, Task, queue_of
+from .roles import ROLES
 from .models.types import utcnow
 from .errors import CaseError, Conflict, Forbidden, Invalid, NotFound  # noqa: F401 - re-exported
 
@@ -106,15 +107,18 @@ def start_case(user, process_id, data):
     if row is None:
         raise NotFound(f"没有已部署的流程 {process_id}")
     definition = processes.definition(row)
-    if definition.start.role and not user.has_role(definition.start.role):
-        raise Forbidden(f"只有“{definition.start.role}”角色可以发起此流程")
+    if definition.start.roles and not user.has_role(*definition.start.roles):
+        raise Forbidden(f"只有 {'、'.join(ROLES.get(r, r) for r in definition.start.roles)} 可以发起此流程")
     start_schema = form_schema(definition, definition.start.form)
     clean = check_form(start_schema, data)
     engine_data = {k: None for k in ((start_schema or {}).get("properties") or {})}
     engine_data.update(clean, initiator=user.username, initiator_org=user.org_code)
     with write_transaction():
+        in_force = orgs.current_list_version()
         case = Case(process_id=row.process_id, process_version_id=row.id, process_version=row.version,
                     title=_title(definition, engine_data), urgency=clean.get("urgency"),
+                    list_item=clean.get("list_item") or clean.get("item_code"),
+                    list_version=in_force.version if in_force else None,
                     initiator=user.username, initiator_org=user.org_code, data=engine_data)
         db.session.add(case)
         db.session.flush()
@@ -330,6 +334,7 @@ def _advance(case, run, actor, step):
     if run.is_completed():
         before = case.status
         case.status = run.final_status()
+        _on_end(case, run, actor)
         case.closed_at = now
         case.state = None              # a finished workflow is never loaded again
         case.next_timer_at = None
@@ -343,6 +348,20 @@ def _advance(case, run, actor, step):
         case.state = run.dump()
         case.next_timer_at = run.next_timer_at()
     return sorted(live, key=lambda r: (r.created_at, r.id))
+
+
+def _on_end(case, run, actor):
+    """What the end event reached asks of the application: publish a list change, flag a unit."""
+    props = run.definition.end_props.get(run.final_end()) or {}
+    if props.get("listAction") and case.status == "closed":
+        duty_list.apply_case_action(case, props["listAction"], actor)
+    if props.get("flagKind") and case.initiator_org:
+        try:
+            due = not props.get("flagWhen") or bool(expressions.evaluate(props["flagWhen"], case.data or {}))
+        except expressions.ExpressionError:
+            due = False
+        if due:
+            supervision.flag_automatically(case, props["flagKind"], actor)
 
 
 def _mark_errored(case, run, actor, error):

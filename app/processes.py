@@ -113,7 +113,8 @@ def deploy(bpmn, forms, actor):
         row = ProcessVersion(process_id=definition_.process_id,
                              version=(current.version + 1) if current else 1,
                              name=definition_.name, bpmn=bpmn_text, forms=stored_forms,
-                             checksum=checksum, start_role=definition_.start.role, deployed_by=actor)
+                             checksum=checksum, start_role=",".join(definition_.start.roles) or None,
+                             deployed_by=actor)
         db.session.add(row)
         db.session.flush()
         audit.record("process_deployed", actor, detail=f"{row.process_id} v{row.version} sha256={checksum}",

@@ -180,6 +180,16 @@ def raise_flag(user, org_code, kind, evidence, case_id=None):
     return flag
 
 
+def flag_automatically(case, kind, actor):
+    """A flag the process itself raises (a call rejected as the township's own duty counts as 乱呼叫)."""
+    item = f"（清单事项 {case.list_item}）" if case.list_item else ""
+    flag = Flag(org_code=case.initiator_org, kind=kind, case_id=case.id, created_by=actor,
+                evidence=f"呼叫 #{case.id}“{case.title}”经响应中心核对属乡镇主体责任{item}，不予受理。")
+    db.session.add(flag)
+    audit.record("flag_raised", actor, case.id, org_code=case.initiator_org,
+                 after={"kind": kind, "label": FLAG_KINDS[kind][1], "evidence": flag.evidence})
+
+
 def flags(limit=200):
     return db.session.execute(select(Flag).order_by(Flag.id.desc()).limit(limit)).scalars().all()
 

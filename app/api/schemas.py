@@ -287,3 +287,47 @@ class CalendarDayOut(Base):
 
 class CalendarQuery(Base):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
+class ListVersionOut(Base):
+    version = fields.Integer()
+    title = fields.String()
+    published_at = fields.String()
+    published_by = fields.String()
+    effective_date = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class DiffQuery(Base):
+    from_ = fields.Integer(data_key="from", validate=validate.Range(min=1, max=MAX_ID))
+    to = IdArg()
+
+
+class VersionQuery(Base):
+    version = IdArg()
+
+
+class ReportQuery(Base):
+    item_code = fields.String(required=True, validate=[validate.Length(max=20), NO_NUL])
+    township = fields.String(required=True, validate=[validate.Length(max=20), NO_NUL])
+    incident_date = fields.String(required=True, validate=[validate.Length(max=10), NO_NUL])
+
+
+class ReviewIn(ReportQuery):
+    description = fields.String(required=True, validate=[validate.Length(max=5000), NO_NUL])
+    decision = fields.String(required=True, metadata={"description": "exempt (免责) | accountable (问责)"})
+    reason = fields.String(required=True, validate=[validate.Length(max=5000), NO_NUL])
+
+
+class ReviewOut(Base):
+    id = fields.Integer()
+    item_code = fields.String()
+    township = fields.String()
+    incident_date = fields.String()
+    description = fields.String()
+    report = fields.Dict()
+    proposal = fields.String()
+    decision = fields.String()
+    reason = fields.String()
+    decided_by = fields.String()
+    decided_at = fields.String()

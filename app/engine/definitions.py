@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
 
-from ..roles import role_of_lane
+from ..roles import ROLES, role_of_lane
 from . import expressions
 from .forms import FormError, load_form
 
@@ -50,6 +50,7 @@ class TaskDef:
     ui_form: str = None
     org_expr: str = None
     instructions: str = None
+    roles: tuple = ()    # for the start event: who may start (its lane's role, or the startRoles property)
 
 
 @dataclass
@@ -63,6 +64,7 @@ class ProcessDefinition:
     forms: dict                      # filename -> JSON Schema
     end_status: dict = field(default_factory=dict)   # end event id -> case status
     escalations: dict = field(default_factory=dict)  # element id -> escalation kind (see ESCALATIONS)
+    end_props: dict = field(default_factory=dict)    # end event id -> its properties (listAction, flagKind, ...)
     names: dict = field(default_factory=dict)        # element id -> its name, for messages and pages
     title_expr: str = "title"
 
@@ -147,7 +149,7 @@ def load_definition(bpmn, forms, process_id=None):
             errors.append({"element_id": None, "message": str(e)})
 
     nodes = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
-    tasks, end_status, escalations, names, start = {}, {}, {}, {}, None
+    tasks, end_status, end_props, escalations, names, start = {}, {}, {}, {}, {}, None
     all_specs = [spec] + list(subprocess_specs.values())
     for pspec in all_specs:
         for ts in pspec.task_specs.values():
@@ -182,6 +184,12 @@ def load_definition(bpmn, forms, process_id=None):
                 if isinstance(ts, UserTask):
                     tasks[ts.bpmn_id] = td
                 else:
+                    listed = [r.strip() for r in (props.get("startRoles") or "").split(",") if r.strip()]
+                    unknown = [r for r in listed if r not in ROLES]
+                    if unknown:
+                        errors.append({"element_id": ts.bpmn_id,
+                                       "message": f"startRoles 中有未知角色：{', '.join(unknown)}"})
+                    td.roles = tuple(listed) if listed else ((role,) if role else ())
                     start = td
             if isinstance(ts, EndEvent) and pspec is spec:
                 status = props.get("caseStatus") or "closed"
@@ -189,6 +197,11 @@ def load_definition(bpmn, forms, process_id=None):
                     errors.append({"element_id": ts.bpmn_id,
                                    "message": f"caseStatus 只能是 {', '.join(sorted(CASE_STATUSES))}"})
                 end_status[ts.bpmn_id] = status
+                end_props[ts.bpmn_id] = props
+                if props.get("flagWhen"):
+                    reason = expressions.check_expression(props["flagWhen"])
+                    if reason:
+                        errors.append({"element_id": ts.bpmn_id, "message": f"flagWhen 表达式不被接受：{reason}"})
     if start is None:
         errors.append({"element_id": process_id, "message": "流程没有开始事件"})
     for e in errors:
@@ -198,7 +211,7 @@ def load_definition(bpmn, forms, process_id=None):
     return ProcessDefinition(
         process_id=process_id, name=proc_node.get("name") or process_id, spec=spec,
         subprocess_specs=subprocess_specs, start=start, tasks=tasks, forms=loaded_forms,
-        end_status=end_status, escalations=escalations, names=names,
+        end_status=end_status, end_props=end_props, escalations=escalations, names=names,
         title_expr=_properties(proc_node).get("caseTitle") or "title")
 
 

@@ -48,7 +48,7 @@ def load_form(text, filename):
 
 
 def resolve_options(schema, options):
-    """A copy of `schema` with each `x-options` property given its current choices.
+    """A copy of `schema` with each `x-options` property (at any depth) given its current choices.
 
     options(kind) -> [(value, label)]."""
     if not _has_options(schema):
@@ -56,23 +56,24 @@ def resolve_options(schema, options):
     schema = copy.deepcopy(schema)
 
     def fill(prop):
+        if not isinstance(prop, dict):
+            return
         kind = prop.get("x-options")
         if kind:
-            choices = options(kind)
-            prop["oneOf"] = [{"const": v, "title": label} for v, label in choices]
-        if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+            prop["oneOf"] = [{"const": v, "title": label} for v, label in options(kind)]
+        if isinstance(prop.get("items"), dict):
             fill(prop["items"])
-    for prop in schema.get("properties", {}).values():
-        if isinstance(prop, dict):
-            fill(prop)
+        for sub in (prop.get("properties") or {}).values():
+            fill(sub)
+    fill(schema)
     return schema
 
 
 def _has_options(schema):
-    for prop in (schema.get("properties") or {}).values():
-        if isinstance(prop, dict) and ("x-options" in prop or "x-options" in (prop.get("items") or {})):
-            return True
-    return False
+    if not isinstance(schema, dict):
+        return False
+    return "x-options" in schema or _has_options(schema.get("items")) or \
+        any(_has_options(p) for p in (schema.get("properties") or {}).values())
 
 
 def clean_data(schema, data):

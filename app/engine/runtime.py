@@ -258,15 +258,17 @@ class CaseRun:
     def is_completed(self):
         return self.wf.is_completed()
 
+    def final_end(self):
+        """The id of the (top-level) end event the process reached."""
+        for t in self.wf.tasks.values():
+            if t.state == TaskState.COMPLETED and isinstance(t.task_spec, EndEvent) \
+                    and t.task_spec.bpmn_id in self.definition.end_status:
+                return t.task_spec.bpmn_id
+        return None
+
     def final_status(self):
         """The case status named by the end event the process reached."""
-        for t in self.wf.tasks.values():
-            if t.state != TaskState.COMPLETED or not isinstance(t.task_spec, EndEvent):
-                continue
-            status = self.definition.end_status.get(t.task_spec.bpmn_id)
-            if status:
-                return status
-        return "closed"
+        return self.definition.end_status.get(self.final_end(), "closed")
 
     def case_data(self):
         """The process-level variables now: those of the latest top-level task."""

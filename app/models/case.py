@@ -18,6 +18,7 @@ class Case(db.Model):
         Index("ix_cases_initiator_org_status", "initiator_org", "status"),
         Index("ix_cases_status_due", "status", "due_at"),
         Index("ix_cases_status_updated", "status", "updated_at"),
+        Index("ix_cases_item_org", "list_item", "initiator_org", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)
@@ -26,6 +27,8 @@ class Case(db.Model):
     title: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default="open")
     urgency: Mapped[str | None] = mapped_column(String(20))
+    list_item: Mapped[str | None] = mapped_column(String(20))     # the responsibility-list item it is about
+    list_version: Mapped[int | None]                               # the list version in force when it was raised
     initiator: Mapped[str] = mapped_column(String(50))
     initiator_org: Mapped[str | None] = mapped_column(String(20))
     data: Mapped[dict] = mapped_column(JSON, default=dict)

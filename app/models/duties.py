@@ -40,3 +40,19 @@ class ListItem(db.Model):
                 "primary_duty": self.primary_duty, "supporting_duty": self.supporting_duty,
                 "legal_basis": self.legal_basis, "instructions": self.instructions,
                 "limits": self.limits or {}}
+
+
+class AccountabilityReview(db.Model):
+    """依单监管问责: an incident on a list item, the record the system found, and the decision."""
+    __tablename__ = "accountability_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(20))
+    township: Mapped[str] = mapped_column(String(20))
+    incident_date: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    report: Mapped[dict] = mapped_column(JSON)          # what the system showed when the decision was taken
+    proposal: Mapped[str] = mapped_column(String(20))   # exempt | review
+    decision: Mapped[str] = mapped_column(String(20))   # exempt | accountable
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(50))
+    decided_at = mapped_column(UTCDateTime, default=utcnow)

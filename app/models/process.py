@@ -16,6 +16,6 @@ class ProcessVersion(db.Model):
     bpmn: Mapped[str] = mapped_column(Text, deferred=True)
     forms: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)   # filename -> JSON Schema
     checksum: Mapped[str] = mapped_column(String(64), index=True)
-    start_role: Mapped[str | None] = mapped_column(String(30))
+    start_role: Mapped[str | None] = mapped_column(String(200))   # the roles that may start it, comma-separated
     deployed_at = mapped_column(UTCDateTime, default=utcnow)
     deployed_by: Mapped[str] = mapped_column(String(50))

@@ -84,7 +84,8 @@ def _page():
 def inbox():
     page = _page()
     tasks, total = lists.inbox_page(current_user, page, PER_PAGE)
-    startable = [p for p in processes.latest_versions() if not p.start_role or current_user.has_role(p.start_role)]
+    startable = [p for p in processes.latest_versions()
+                 if not p.start_role or current_user.has_role(*p.start_role.split(","))]
     return render_template("inbox.html", tasks=tasks, total=total, page=page, per_page=PER_PAGE,
                            org_names=orgs.org_names(), startable=startable,
                            marks={t.id: deadline_mark(t) for t in tasks})
@@ -175,6 +176,10 @@ def _result_rows(schema, data):
 
 
 def _shown(prop, value):
+    if isinstance(value, dict):
+        sub = prop.get("properties") or {}
+        return "；".join(f"{(sub.get(k) or {}).get('title') or k}：{_shown(sub.get(k) or {}, v)}"
+                        for k, v in value.items() if v not in (None, "", []))
     if isinstance(value, bool):
         return "是" if value else "否"
     names = orgs.org_names()

@@ -1,6 +1,9 @@
 """HTML forms from JSON Schema: which widget each property gets, and reading a POST back
 into typed data. Validation is not done here: the browser's data goes through the same
-`cases.check_form` as the API's."""
+`cases.check_form` as the API's.
+
+A property of type object (the proposed item of a list change, say) becomes a fieldset of its
+own sub-fields, named `item.domain`, `item.name`, ...; its errors come keyed the same way."""
 from dataclasses import dataclass, field
 
 
@@ -8,7 +11,7 @@ from dataclasses import dataclass, field
 class Widget:
     name: str
     title: str
-    kind: str            # text, textarea, select, radio_bool, radio, checkboxes, number
+    kind: str            # text, textarea, select, radio_bool, radio, checkboxes, number, object
     required: bool
     value: object = None
     error: str = None
@@ -16,6 +19,7 @@ class Widget:
     choices: list = field(default_factory=list)   # [(value, label)]
     minimum: object = None
     maximum: object = None
+    fields: list = field(default_factory=list)    # the sub-widgets of an object
 
 
 def _choices(prop):
@@ -26,19 +30,29 @@ def _choices(prop):
     return None
 
 
-def widgets(schema, values, errors):
-    """The widgets of a form, in the order of its properties."""
+def _nested_errors(errors, name):
+    """The errors of an object's sub-fields, keyed by the sub-field: {"item.domain": m} -> {"domain": m}."""
+    head = name + "."
+    return {k[len(head):]: v for k, v in (errors or {}).items() if isinstance(k, str) and k.startswith(head)}
+
+
+def widgets(schema, values, errors, prefix=""):
+    """The widgets of a form, in the order of its properties (`prefix` names the sub-fields of an object)."""
     required = set(schema.get("required") or [])
+    values = values if isinstance(values, dict) else {}
     out = []
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict) or prop.get("readOnly"):
             continue
         t = prop.get("type", "string")
         value = values.get(name, prop.get("default"))
-        w = Widget(name=name, title=prop.get("title") or name, kind="text", required=name in required,
+        w = Widget(name=prefix + name, title=prop.get("title") or name, kind="text", required=name in required,
                    value=value, error=(errors or {}).get(name), description=prop.get("description"))
         choices = _choices(prop)
-        if t == "boolean":
+        if t == "object":
+            w.kind = "object"
+            w.fields = widgets(prop, value, _nested_errors(errors, name), prefix=w.name + ".")
+        elif t == "boolean":
             w.kind = "radio_bool"
         elif t == "array":
             w.kind = "checkboxes"
@@ -59,19 +73,30 @@ def widgets(schema, values, errors):
     return out
 
 
-def parse_form(schema, form):
-    """Typed data from a submitted HTML form; empty optional fields are left out."""
+def _empty(value):
+    return value is None or value == "" or value == [] or value == {}
+
+
+def parse_form(schema, form, prefix=""):
+    """Typed data from a submitted HTML form; empty optional fields are left out, and so is an
+    object whose sub-fields are all empty."""
     data = {}
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict):
             continue
+        key = prefix + name
         t = prop.get("type", "string")
+        if t == "object":
+            sub = parse_form(prop, form, prefix=key + ".")
+            if not all(_empty(v) for v in sub.values()):
+                data[name] = sub
+            continue
         if t == "array":
-            items = [v for v in form.getlist(name) if v != ""]
-            if items or name in form:
+            items = [v for v in form.getlist(key) if v != ""]
+            if items or key in form:
                 data[name] = items
             continue
-        raw = form.get(name)
+        raw = form.get(key)
         if raw is None or raw == "":
             continue
         if t == "boolean":
