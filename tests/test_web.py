@@ -95,3 +95,15 @@ def test_case_page_draws_the_process_with_the_current_step(client, users):
     html = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert 'data-bpmn-url="/processes/call_response/versions/1.bpmn"' in html
     assert 'data-highlight="accept"' in html
+
+
+def test_centre_rejects_a_townships_own_duty_in_one_click(client, users):
+    case_id = raise_call(users, list_item="ZF-03")
+    task = users["center"].task(case_id, "受理")
+    login(client, "center")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "属乡镇主体责任，不予受理" in page
+    r = client.post(f"/tasks/{task['id']}", data={"csrf_token": csrf_token(page), "_shortcut": "0"})
+    assert r.status_code == 302
+    assert users["town_a"].get(f"/cases/{case_id}").json["status"] == "rejected"
+    assert [f["kind"] for f in users["supervisor"].get("/supervision/flags").json] == ["improper_call"]

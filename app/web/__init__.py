@@ -205,6 +205,10 @@ def task_page(task_id):
     values, errors = _prefill(definition, schema, case.data or {}), {}
     if request.method == "POST":
         values = parse_form(schema, request.form) if schema else {}
+        shortcut = request.form.get("_shortcut", type=int)
+        shortcuts = (schema or {}).get("x-shortcuts") or []
+        if shortcut is not None and 0 <= shortcut < len(shortcuts):
+            values = dict(shortcuts[shortcut].get("data") or {})     # a one-click answer the form offers
         try:
             cases.complete_task(current_user, task_id, values)
         except cases.Invalid as e:
