@@ -167,6 +167,60 @@ def save_run(case, run):
     case.updated_at = utcnow()
 
 
+def migration_preview(process_id, from_version, to_version):
+    """Which open cases of one version could move to another: [(case, movable, reason)]."""
+    old, new = processes.version(process_id, from_version), processes.version(process_id, to_version)
+    if old is None or new is None:
+        raise NotFound("没有这个版本")
+    definition = processes.definition(new)
+    out = []
+    for case in db.session.execute(select(Case).where(Case.process_version_id == old.id, Case.status == "open")
+                                   .order_by(Case.id)).scalars():
+        out.append((case, *_fits(case, definition)))
+    return old, new, out
+
+
+def _fits(case, definition):
+    ok, missing = CaseRun.fits(definition, case.state)
+    if not ok:
+        return False, f"新版本中没有案件所处或经过的元素 {missing}"
+    for t in current_tasks(case.id):
+        if t.kind == "engine" and t.element_id not in definition.tasks:
+            return False, f"新版本中没有当前任务 {t.element_id}"
+    return True, None
+
+
+def migrate_cases(user, process_id, from_version, to_version, case_ids=None):
+    """Move the open cases that can move (or the given ones) to another version; each move is one
+    locked write, on record. Returns (moved ids, [(id, reason)] left where they are)."""
+    if not user.has_role("analyst"):
+        raise Forbidden("只有流程分析员可以迁移案件")
+    old, new, preview = migration_preview(process_id, from_version, to_version)
+    definition = processes.definition(new)
+    moved, kept = [], []
+    for case, ok, reason in preview:
+        if case_ids is not None and case.id not in case_ids:
+            continue
+        if not ok:
+            kept.append((case.id, reason))
+            continue
+        with write_transaction():
+            case = lock_case(case.id)
+            ok, reason = _fits(case, definition) if case.status == "open" else (False, "案件已不在办理中")
+            if not ok:
+                kept.append((case.id, reason))
+                continue
+            run = CaseRun.load(definition, case.state)
+            before = {"process_version": case.process_version}
+            case.process_version_id, case.process_version = new.id, new.version
+            audit.record("case_migrated", user.username, case.id, before=before,
+                         after={"process_version": new.version})
+            _advance(case, run, user.username, run.advance)
+        _keep(case, run)
+        moved.append(case.id)
+    return moved, kept
+
+
 def _finish(user, case, task, clean, before):
     task.status, task.completed_at, task.completed_by, task.result = "completed", utcnow(), user.username, clean
     task.assignee = task.assignee or user.username
@@ -309,8 +363,11 @@ def _advance(case, run, actor, step):
         select(CaseParticipant).where(CaseParticipant.case_id == case.id)).scalars()}
     rows = dict(open_rows)
     for t in ready:
-        if t.id in open_rows:
-            open_rows[t.id].due_at, open_rows[t.id].warn_at = t.due_at, t.warn_at
+        if t.id in open_rows:       # still waiting; a migration may have changed its name, lane or form
+            row = open_rows[t.id]
+            row.due_at, row.warn_at, row.name, row.form, row.instructions = t.due_at, t.warn_at, t.name, t.form, \
+                t.instructions
+            row.role, row.org_code, row.queue = t.role, t.org_code, queue_of(t.role, t.org_code)
             continue
         row = Task(id=t.id, case_id=case.id, process_id=case.process_id, case_title=case.title,
                    element_id=t.element_id, name=t.name, role=t.role, org_code=t.org_code,

@@ -1,20 +1,22 @@
 """Deployed processes: deploy a BPMN with its forms as a new immutable version, and the cache of
 parsed definitions (each version is parsed once per app process, never per request)."""
 import hashlib
+import io
 import json
 import re
 import threading
+import zipfile
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case as sql_case, func, select
 
 from . import audit
 from .database import write_transaction
 from .engine import DefinitionError, load_definition, load_form
 from .engine.definitions import NS, parse_xml
 from .extensions import db
-from .models import ProcessVersion
+from .models import Case, ProcessVersion
 
 _cache = {}
 _cache_lock = threading.Lock()
@@ -143,3 +145,118 @@ def deploy_directory(actor="system"):
             raise DefinitionError([{**err, "message": f"{path.name}: {err['message']}"} for err in e.errors]) from None
         results.append((row, created))
     return results
+
+
+# --- analysts: uploads, versions, differences ----------------------------------------------------
+MAX_UPLOAD_FILES = 200
+
+
+def deploy_files(files, actor):
+    """Deploy an upload: one .bpmn plus any forms ({filename: bytes}, e.g. the members of a .zip).
+
+    Forms the upload does not carry are taken from the newest version of the same process, then
+    from forms/. Returns (ProcessVersion, created); raises DefinitionError with element-level errors."""
+    bpmns = {n: b for n, b in files.items() if n.lower().endswith(".bpmn")}
+    if len(bpmns) != 1:
+        raise DefinitionError([{"message": "上传内容应包含且只包含一个 .bpmn 文件"}])
+    (bpmn_name, bpmn), = bpmns.items()
+    forms = {Path(n).name: b for n, b in files.items() if n.lower().endswith(".json")}
+    wanted = referenced_forms(bpmn)
+    missing = wanted - forms.keys()
+    if missing:
+        process_id = _process_id_of(bpmn)
+        newest = latest_version(process_id) if process_id else None
+        stored = (newest.forms or {}) if newest is not None else {}
+        for name in sorted(missing):
+            if name in stored:
+                forms[name] = stored[name]
+            elif (project_dir("forms") / name).is_file():
+                forms[name] = (project_dir("forms") / name).read_bytes()
+    return deploy(bpmn, forms, actor)
+
+
+def _process_id_of(bpmn):
+    root = parse_xml(bpmn).getroot()
+    found = [p for p in root.findall("bpmn:process", NS) if p.get("isExecutable", "false") == "true"]
+    return found[0].get("id") if len(found) == 1 else None
+
+
+def unzip(data):
+    """{filename: bytes} of a .zip upload, refusing anything odd (paths, sizes, counts)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise DefinitionError([{"message": "不是有效的 .zip 文件"}]) from None
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_UPLOAD_FILES:
+        raise DefinitionError([{"message": f".zip 中文件过多（上限 {MAX_UPLOAD_FILES}）"}])
+    out, total = {}, 0
+    for m in members:
+        name = Path(m.filename).name
+        if not (name.lower().endswith(".bpmn") or name.lower().endswith(".json")):
+            continue
+        total += m.file_size
+        if m.file_size > 2 * 1024 * 1024 or total > 8 * 1024 * 1024:
+            raise DefinitionError([{"message": ".zip 解压后过大"}])
+        out[name] = archive.read(m)
+    return out
+
+
+def versions_of(process_id):
+    """[(ProcessVersion, open cases on it, all cases on it)], newest first."""
+    rows = db.session.execute(
+        select(ProcessVersion, func.count(Case.id), func.sum(sql_case((Case.status == "open", 1), else_=0)))
+        .outerjoin(Case, Case.process_version_id == ProcessVersion.id)
+        .where(ProcessVersion.process_id == process_id)
+        .group_by(ProcessVersion.id).order_by(ProcessVersion.version.desc())).all()
+    return [(v, int(open_ or 0), int(total or 0)) for v, total, open_ in rows]
+
+
+def diff_versions(old, new):
+    """What an analyst changed between two versions, by element id: added, removed, changed
+    (name, lane, form, expressions and properties compared)."""
+    a, b = _elements(old.bpmn.encode("utf-8")), _elements(new.bpmn.encode("utf-8"))
+    changed = []
+    for eid in sorted(a.keys() & b.keys()):
+        fields = {k: {"old": a[eid].get(k), "new": b[eid].get(k)} for k in sorted(set(a[eid]) | set(b[eid]))
+                  if a[eid].get(k) != b[eid].get(k)}
+        if fields:
+            changed.append({"element_id": eid, "name": b[eid].get("name"), "fields": fields})
+    return {"process_id": new.process_id, "from": old.version, "to": new.version,
+            "added": [{"element_id": e, **b[e]} for e in sorted(b.keys() - a.keys())],
+            "removed": [{"element_id": e, **a[e]} for e in sorted(a.keys() - b.keys())],
+            "changed": changed}
+
+
+def _elements(bpmn):
+    """{id: {type, name, lane, properties..., expression}} of a BPMN document's semantic elements."""
+    root = parse_xml(bpmn).getroot()
+    lanes = {}
+    for lane in root.iter("{%s}lane" % NS["bpmn"]):
+        for ref in lane.findall("bpmn:flowNodeRef", NS):
+            lanes[(ref.text or "").strip()] = lane.get("name")
+    out = {}
+    for proc in root.findall("bpmn:process", NS):
+        for el in proc.iter():
+            if not isinstance(el.tag, str) or not el.get("id") or not el.tag.startswith("{%s}" % NS["bpmn"]):
+                continue
+            kind = el.tag.split("}")[1]
+            if kind in ("lane", "laneSet", "dataObject", "multiInstanceLoopCharacteristics", "inputDataItem",
+                        "outputDataItem", "timerEventDefinition", "process", "textAnnotation", "association"):
+                continue
+            item = {"type": kind}
+            if el.get("name"):
+                item["name"] = el.get("name")
+            if el.get("id") in lanes:
+                item["lane"] = lanes[el.get("id")]
+            for p in el.findall("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+                item[p.get("name")] = p.get("value")
+            for tag in ("conditionExpression", "script", "timerEventDefinition/bpmn:timeDate",
+                        "timerEventDefinition/bpmn:timeDuration", "timerEventDefinition/bpmn:timeCycle"):
+                found = el.find(f"bpmn:{tag}", NS)
+                if found is not None and found.text:
+                    item[tag.split(":")[-1].split("/")[-1]] = found.text.strip()
+            if kind == "sequenceFlow":
+                item["from"], item["to"] = el.get("sourceRef"), el.get("targetRef")
+            out[el.get("id")] = item
+    return out

@@ -1,6 +1,7 @@
 """Process files are checked before anything is deployed: each problem with its element id."""
 import pytest
 
+import app.deadlines  # noqa: F401 - registers due_date() and the other deadline functions
 from app.engine import DefinitionError, load_definition
 
 FORM = b'{"type": "object", "properties": {"ok": {"type": "boolean", "title": "\xe5\x90\x8c\xe6\x84\x8f"}}}'
@@ -92,3 +93,29 @@ def test_external_entities_are_refused():
 def test_not_xml_is_refused():
     assert "XML" in errors_of(b"this is not a bpmn file")[0]["message"]
     assert "BPMN" in errors_of(b"<html><body/></html>")[0]["message"]
+
+
+def test_a_gateway_without_default_whose_conditions_may_all_fail_is_refused():
+    no_default = bpmn().replace(b'<bpmn:exclusiveGateway id="gw" default="f4"/>', b'<bpmn:exclusiveGateway id="gw"/>')
+    no_default = no_default.replace(b'<bpmn:sequenceFlow id="f4" sourceRef="gw" targetRef="done"/>',
+                                    b'<bpmn:sequenceFlow id="f4" sourceRef="gw" targetRef="done"><bpmn:conditionExpression '
+                                    b'xsi:type="bpmn:tFormalExpression">not ok</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    errs = errors_of(no_default)
+    assert errs[0]["element_id"] == "gw" and "默认流" in errs[0]["message"]
+
+
+@pytest.mark.parametrize("timer,good", [('"PT3S"', True), ('"P5D"', True), ('"2026-12-01T09:00:00+08:00"', True),
+                                        ('"PT"', False), ('"three days"', False), ('"2026-12-01T09:00:00"', False),
+                                        ('due_date("sign", urgency, list_item)', True)])
+def test_timer_literals_must_parse(timer, good):
+    task = ('<bpmn:userTask id="approve" name="审批"/>'
+            '<bpmn:boundaryEvent id="late" attachedToRef="approve" cancelActivity="false"><bpmn:timerEventDefinition>'
+            f'<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{timer}</bpmn:timeDuration>'
+            '</bpmn:timerEventDefinition></bpmn:boundaryEvent>')
+    data = bpmn(task=task).replace(b'<bpmn:sequenceFlow id="f1"',
+                                   b'<bpmn:endEvent id="late_end"/><bpmn:sequenceFlow id="f9" sourceRef="late" '
+                                   b'targetRef="late_end"/><bpmn:sequenceFlow id="f1"')
+    if good:
+        assert load_definition(data, {}).tasks["approve"]
+    else:
+        assert errors_of(data, forms={})[0]["element_id"] == "late"

@@ -47,7 +47,7 @@ def register_api(app):
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
-    from . import lists, supervision  # noqa: F401 - their routes join the same blueprint
+    from . import lists, processes, supervision  # noqa: F401 - their routes join the same blueprint
     from .views import blp
     csrf.exempt(blp)
     api.register_blueprint(blp)

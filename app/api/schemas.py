@@ -331,3 +331,28 @@ class ReviewOut(Base):
     reason = fields.String()
     decided_by = fields.String()
     decided_at = fields.String()
+
+
+class DeployOut(Base):
+    process_id = fields.String()
+    version = fields.Integer()
+    created = fields.Boolean()
+    deployed_at = fields.String()
+
+
+class VersionOut(Base):
+    version = fields.Integer()
+    deployed_at = fields.String()
+    deployed_by = fields.String()
+    checksum = fields.String()
+    open_cases = fields.Integer()
+    cases = fields.Integer()
+
+
+class VersionPair(Base):
+    from_ = fields.Integer(data_key="from", required=True, validate=validate.Range(min=1, max=MAX_ID))
+    to = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+
+
+class MigrationIn(VersionPair):
+    case_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=MAX_ID)), validate=validate.Length(max=10000))

@@ -5,7 +5,10 @@ every problem found, each with the element id it concerns, so that nothing inval
 The XML is parsed here with entities, DTDs and network access refused (XXE), then handed to
 SpiffWorkflow's parser as a tree.
 """
+import ast
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -219,6 +222,47 @@ def _first_line(e):
     return str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
 
 
+def _check_gateway(ts):
+    """An exclusive gateway whose conditions may all be false needs a default flow."""
+    conds = [c for c, _ in getattr(ts, "cond_task_specs", None) or [] if c is not None]
+    if not conds or not hasattr(ts, "default_task_spec") or ts.default_task_spec is not None:
+        return []
+    if any(str(c.args[0]).strip() == "True" for c in conds):
+        return []
+    return [{"element_id": ts.bpmn_id,
+             "message": f"网关“{ts.bpmn_name or ts.bpmn_id}”没有默认流，条件可能都不成立；请指定一条默认流"}]
+
+
+_ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+
+def _check_timer_literal(ts):
+    """A timer written as a literal ("PT3S", "2026-12-01T09:00:00+08:00") must parse."""
+    event_def = getattr(ts, "event_definition", None)
+    if not isinstance(event_def, TimerEventDefinition):
+        return []
+    try:
+        value = ast.literal_eval(event_def.expression.strip())
+    except (ValueError, SyntaxError):
+        return []          # an expression: checked by the language, computed when the timer starts
+    if not isinstance(value, str):
+        return [{"element_id": ts.bpmn_id, "message": "定时器应为 ISO 8601 时长或时间文本，如 \"PT3S\""}]
+    text = value.strip().upper()
+    if text.startswith("R"):
+        return []
+    if text.startswith("P"):
+        ok = bool(_ISO_DURATION.match(text))
+    else:
+        try:
+            ok = datetime.fromisoformat(value.strip()).tzinfo is not None
+        except ValueError:
+            ok = False
+    if ok:
+        return []
+    return [{"element_id": ts.bpmn_id,
+             "message": f"定时器“{value}”无法解析：时长应如 PT3S、P5D，时间应带时区，如 2026-12-01T09:00:00+08:00"}]
+
+
 def _check_expressions(ts, node):
     """Every expression and script of one element must be accepted by the restricted language."""
     found = []
@@ -237,7 +281,7 @@ def _check_expressions(ts, node):
     event_def = getattr(ts, "event_definition", None)
     if isinstance(event_def, TimerEventDefinition):
         found.append(("timer", event_def.expression, expressions.check_expression))
-    errors = []
+    errors = _check_gateway(ts) + _check_timer_literal(ts)
     for kind, source, check in found:
         reason = check(source)
         if reason:

@@ -138,6 +138,23 @@ class CaseRun:
         wf = _REGISTRY.restore(dct["workflow"], spec=definition.spec, subprocess_specs=definition.subprocess_specs)
         return cls(definition, wf)
 
+    @staticmethod
+    def fits(definition, state):
+        """(True, None) when a saved state can run on `definition` (every task it holds has its spec
+        there), else (False, the first missing element)."""
+        dct = json.loads(zlib.decompress(state))["workflow"]
+        for t in dct["tasks"].values():
+            if t["task_spec"] not in definition.spec.task_specs:
+                return False, t["task_spec"]
+        for sub in dct.get("subprocesses", {}).values():
+            spec = definition.subprocess_specs.get(sub.get("spec"))
+            if spec is None:
+                return False, sub.get("spec")
+            for t in sub["tasks"].values():
+                if t["task_spec"] not in spec.task_specs:
+                    return False, t["task_spec"]
+        return True, None
+
     def dump(self):
         dct = {"format": STATE_FORMAT, "workflow": _REGISTRY.convert(self.wf)}
         text = json.dumps(dct, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,76 @@
+"""Analysts' endpoints: upload a process, its versions, what changed, and migrating open cases."""
+from flask import g, request
+from flask_smorest import abort
+
+from .. import cases, processes
+from ..engine import DefinitionError
+from ..errors import Invalid
+from ..timefmt import iso
+from . import schemas as s
+from .views import blp, require_role
+
+
+@blp.route("/processes", methods=["POST"])
+@blp.response(201, s.DeployOut)
+@blp.alt_response(422, schema=s.ApiError, description="{errors: [{element_id?, message}]}, nothing deployed")
+def upload_process():
+    """Deploy a process (analyst): multipart `file`, a .bpmn or a .zip of a .bpmn and its forms."""
+    require_role("analyst")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        abort(422, message="请上传 file（.bpmn 或 .zip）")
+    data = upload.read()
+    name = upload.filename.lower()
+    try:
+        if name.endswith(".zip"):
+            files = processes.unzip(data)
+        elif name.endswith(".bpmn") or name.endswith(".xml"):
+            files = {"upload.bpmn": data}
+        else:
+            raise DefinitionError([{"message": "只接受 .bpmn 或 .zip 文件"}])
+        row, created = processes.deploy_files(files, g.user.username)
+    except DefinitionError as e:
+        raise Invalid("流程校验未通过，未部署", e.errors) from None
+    return {"process_id": row.process_id, "version": row.version, "created": created,
+            "deployed_at": iso(row.deployed_at)}
+
+
+@blp.route("/processes/<process_id>/versions")
+@blp.response(200, s.VersionOut(many=True))
+def process_versions(process_id):
+    """Every deployed version of a process with how many cases run on it."""
+    rows = processes.versions_of(process_id) if processes.latest_version(process_id) else []
+    if not rows:
+        abort(404, message=f"没有已部署的流程 {process_id}")
+    return [{"version": v.version, "deployed_at": iso(v.deployed_at), "deployed_by": v.deployed_by,
+             "checksum": v.checksum, "open_cases": n_open, "cases": n_all} for v, n_open, n_all in rows]
+
+
+@blp.route("/processes/<process_id>/diff")
+@blp.arguments(s.VersionPair, location="query")
+@blp.response(200)
+def process_diff(args, process_id):
+    """What changed between two versions, element by element (?from=1&to=2)."""
+    old, new = processes.version(process_id, args["from_"]), processes.version(process_id, args["to"])
+    if old is None or new is None:
+        abort(404, message="没有这个版本")
+    return processes.diff_versions(old, new)
+
+
+@blp.route("/processes/<process_id>/migration")
+@blp.arguments(s.VersionPair, location="query")
+@blp.response(200)
+def migration_preview(args, process_id):
+    """Which open cases of version `from` can move to version `to`, and why the others cannot."""
+    _old, _new, rows = cases.migration_preview(process_id, args["from_"], args["to"])
+    return {"from": args["from_"], "to": args["to"],
+            "cases": [{"case_id": c.id, "title": c.title, "movable": ok, "reason": reason} for c, ok, reason in rows]}
+
+
+@blp.route("/processes/<process_id>/migration", methods=["POST"])
+@blp.arguments(s.MigrationIn)
+@blp.response(200)
+def migrate(args, process_id):
+    """Move the movable open cases (or those listed) to another version (analyst)."""
+    moved, kept = cases.migrate_cases(g.user, process_id, args["from_"], args["to"], args.get("case_ids"))
+    return {"moved": moved, "kept": [{"case_id": i, "reason": r} for i, r in kept]}
