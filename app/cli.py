@@ -24,8 +24,13 @@ def register_cli(app):
     @group.command("setup")
     def setup():
         """Deploy changed processes; load the demo data into an empty database when HUYING_DEMO=1."""
-        for row, created in processes.deploy_directory():
-            click.echo(f"{'deployed' if created else 'unchanged'}: {row.process_id} v{row.version}")
+        for filename, row, created, errors in processes.deploy_directory():
+            if errors:
+                click.echo(f"NOT deployed: {filename} (the version in service stays)", err=True)
+                for e in errors:
+                    click.echo(f"  {e.get('element_id') or '-'}: {e['message']}", err=True)
+            else:
+                click.echo(f"{'deployed' if created else 'unchanged'}: {row.process_id} v{row.version}")
         if current_app.config["HUYING_DEMO"] and demo.is_empty():
             demo.load_demo()
             click.echo("demo data loaded")

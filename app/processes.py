@@ -127,23 +127,27 @@ def deploy(bpmn, forms, actor):
 
 
 def deploy_directory(actor="system"):
-    """Deploy every process under processes/ whose content differs from its newest version."""
+    """Deploy every process under processes/ whose content differs from its newest version.
+
+    Returns [(filename, ProcessVersion or None, created, errors)]: an invalid file is reported and
+    not deployed, and the version in service stays."""
     processes_dir, forms_dir = project_dir("processes"), project_dir("forms")
     results = []
     for path in sorted(processes_dir.glob("*.bpmn")):
         if path.name.endswith(".roundtrip.bpmn"):
             continue
         bpmn = path.read_bytes()
-        forms = {}
-        for name in referenced_forms(bpmn):
-            f = forms_dir / name
-            if f.is_file():
-                forms[name] = f.read_bytes()
         try:
+            forms = {}
+            for name in referenced_forms(bpmn):
+                f = forms_dir / name
+                if f.is_file():
+                    forms[name] = f.read_bytes()
             row, created = deploy(bpmn, forms, actor)
         except DefinitionError as e:
-            raise DefinitionError([{**err, "message": f"{path.name}: {err['message']}"} for err in e.errors]) from None
-        results.append((row, created))
+            results.append((path.name, None, False, e.errors))
+            continue
+        results.append((path.name, row, created, []))
     return results
 
 

@@ -22,7 +22,8 @@ def _make_app(uri, **extra):
 
 def _fill(app):
     with app.app_context():
-        processes.deploy_directory()
+        failed = [(name, errors) for name, _row, _created, errors in processes.deploy_directory() if errors]
+        assert not failed, failed
         demo.load_demo()
 
 
