@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := app:create_app
 
-.PHONY: run test bench check-bpmn clean
+.PHONY: run test bench check-bpmn clean bundles
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +17,23 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
-# The bpmn-js viewer bundle (app/static/dist/, git-ignored) is built from the npm registry.
-app/static/dist/diagram.js: frontend/package.json frontend/package-lock.json frontend/src/diagram.js
+# The bpmn-js bundles (app/static/dist/, git-ignored) are built from the npm registry: the viewer
+# diagram.js, the analysts' modeler.js and their CSS and palette font. One `npm run build` makes all
+# of them; make asks for each, but once one is built the others are up to date.
+BUNDLES  := app/static/dist/diagram.js app/static/dist/modeler.js
+FRONTEND := frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*.js frontend/src/*.json)
+
+$(BUNDLES): $(FRONTEND)
 	cd frontend && npm ci --no-audit --no-fund && npm run build
 
-run: $(VENV)/.installed app/static/dist/diagram.js
+bundles: $(BUNDLES)
+
+run: $(VENV)/.installed $(BUNDLES)
 	$(BIN)/flask db upgrade
 	HUYING_DEMO=$${HUYING_DEMO:-1} $(BIN)/flask huying setup
 	HUYING_DEMO=$${HUYING_DEMO:-1} exec $(BIN)/flask huying serve
 
-test: $(VENV)/.installed-test app/static/dist/diagram.js
+test: $(VENV)/.installed-test $(BUNDLES)
 	scripts/ensure-browser.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

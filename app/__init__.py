@@ -41,11 +41,13 @@ def create_app(config=None):
     from .api import register_api
     from .web import web_bp
     from .web.duty_list import duty_list_bp
+    from .web.modeller import modeller_bp
     from .web.supervision import supervision_bp
     register_api(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(supervision_bp)
     app.register_blueprint(duty_list_bp)
+    app.register_blueprint(modeller_bp)
 
     from .cli import register_cli
     register_cli(app)

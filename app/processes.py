@@ -168,7 +168,7 @@ def deploy_files(files, actor):
     wanted = referenced_forms(bpmn)
     missing = wanted - forms.keys()
     if missing:
-        process_id = _process_id_of(bpmn)
+        process_id = process_id_of(bpmn)
         newest = latest_version(process_id) if process_id else None
         stored = (newest.forms or {}) if newest is not None else {}
         for name in sorted(missing):
@@ -179,10 +179,12 @@ def deploy_files(files, actor):
     return deploy(bpmn, forms, actor)
 
 
-def _process_id_of(bpmn):
+def process_id_of(bpmn):
+    """The id of the process a deploy would take from the document (None when it is not one)."""
     root = parse_xml(bpmn).getroot()
-    found = [p for p in root.findall("bpmn:process", NS) if p.get("isExecutable", "false") == "true"]
-    return found[0].get("id") if len(found) == 1 else None
+    found = root.findall("bpmn:process", NS)
+    executable = [p for p in found if p.get("isExecutable", "false") == "true"] or found
+    return executable[0].get("id") if len(executable) == 1 else None
 
 
 def unzip(data):

@@ -5,7 +5,9 @@
 //        data-bpmn-url="/.../process.bpmn"        same-origin URL of the BPMN XML (sent with cookies)
 //        data-highlight="sign,handle"             element ids marked `huying-stuck` (red)
 //        data-counts='{"sign": 3, "handle": 1}'   badge with the count at the top right of highlighted ids
-//        data-done="start_call,accept">           element ids marked `huying-done` (green)
+//        data-done="start_call,accept"            element ids marked `huying-done` (green)
+//        data-changed="review"                    element ids marked `huying-changed` (amber; version differences)
+//        data-focus="review,flow_x">              frame these ids instead of the highlighted ones ("none": show all)
 //   </div>
 // Needs dist/diagram-js.css, dist/bpmn-js.css and the .huying-* / .diagram rules of style.css.
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
@@ -56,6 +58,9 @@ function decorate(viewer, container) {
   for (const id of ids(container.dataset.done).filter(known)) {
     canvas.addMarker(id, 'huying-done');
   }
+  for (const id of ids(container.dataset.changed).filter(known)) {
+    canvas.addMarker(id, 'huying-changed');
+  }
   const badgeCounts = counts(container.dataset.counts);
   for (const id of ids(container.dataset.highlight).filter(known)) {
     canvas.addMarker(id, 'huying-stuck');
@@ -68,18 +73,30 @@ function decorate(viewer, container) {
   }
 }
 
+function bounds(el) {
+  if (el.waypoints) {
+    const xs = el.waypoints.map((p) => p.x);
+    const ys = el.waypoints.map((p) => p.y);
+    return { x: Math.min(...xs), y: Math.min(...ys), right: Math.max(...xs), bottom: Math.max(...ys) };
+  }
+  return el.width ? { x: el.x, y: el.y, right: el.x + el.width, bottom: el.y + el.height } : null;
+}
+
 // A wide process fitted whole is too small to read: when steps are highlighted, frame them
 // (with their neighbourhood) at a readable scale; panning and zooming show the rest.
 function focus(viewer, container) {
+  const wanted = container.dataset.focus;
+  if (wanted === 'none') return;
   const registry = viewer.get('elementRegistry');
-  const shapes = ids(container.dataset.highlight).map((id) => registry.get(id)).filter((el) => el && el.width);
-  if (!shapes.length) return;
+  const boxes = ids(wanted || container.dataset.highlight).map((id) => registry.get(id))
+    .filter(Boolean).map(bounds).filter(Boolean);
+  if (!boxes.length) return;
   const canvas = viewer.get('canvas');
   const { width, height } = canvas.viewbox().outer;
-  const minX = Math.min(...shapes.map((s) => s.x));
-  const minY = Math.min(...shapes.map((s) => s.y));
-  const maxX = Math.max(...shapes.map((s) => s.x + s.width));
-  const maxY = Math.max(...shapes.map((s) => s.y + s.height));
+  const minX = Math.min(...boxes.map((b) => b.x));
+  const minY = Math.min(...boxes.map((b) => b.y));
+  const maxX = Math.max(...boxes.map((b) => b.right));
+  const maxY = Math.max(...boxes.map((b) => b.bottom));
   const scale = Math.min(1, Math.max(0.6, Math.min(width / (maxX - minX + 600), height / (maxY - minY + 300))));
   if (scale <= canvas.zoom()) return;
   const cx = (minX + maxX) / 2;
