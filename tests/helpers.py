@@ -27,3 +27,27 @@ def case_of(user, case_id):
     r = user.get(f"/cases/{case_id}")
     assert r.status_code == 200, r.json
     return r.json
+
+
+# --- the browser side, through Flask's test client -------------------------------------------------
+def csrf_token(html):
+    """The CSRF token of a page's form."""
+    import re
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def web_login(app, username, password="demo"):
+    """A test client of its own, logged in through /login as `username`."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(page)})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    return client
+
+
+def post_form(client, page_path, action, data):
+    """POST `data` (a dict, or pairs for repeated fields) to `action` with the CSRF token of the page at
+    `page_path`, as a browser would."""
+    from werkzeug.datastructures import MultiDict
+    token = csrf_token(client.get(page_path).get_data(as_text=True))
+    return client.post(action, data=MultiDict(list(MultiDict(data).items(multi=True)) + [("csrf_token", token)]))

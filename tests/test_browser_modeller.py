@@ -5,80 +5,29 @@ Runs Debian's Chromium (/usr/bin/chromium) through Playwright against the app se
 on a free port, like test_browser_supervision.py. Set HUYING_SCREENSHOTS=<folder> to also write
 `modeller.png` (the modeller after the deploy, 1280x900) there.
 """
-import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} not found: browser tests need Debian's chromium package", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: browser tests skipped")
-waitress = pytest.importorskip("waitress", reason="waitress is not installed: browser tests skipped")
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+from browser_support import base_url, browser, login, require_browser, screenshot  # noqa: F401 - fixtures
+
+sync_api = require_browser()
+expect = sync_api.expect
 
 from app import processes  # noqa: E402
 from helpers import raise_call  # noqa: E402
 
+BUNDLES = ('diagram.js', 'modeler.js')
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"])]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORT = {"width": 1280, "height": 900}
-PASSWORD = "demo"
-DIST = Path(__file__).resolve().parent.parent / "app" / "static" / "dist"
-expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    for bundle in ("diagram.js", "modeler.js"):
-        if not (DIST / bundle).exists():
-            pytest.skip(f"app/static/dist/{bundle} is not built: run `make bundles`")
-    pw = sync_playwright().start()
-    try:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    finally:
-        pw.stop()
 
 
 @pytest.fixture
-def base_url(app):
-    """The app served by waitress on a free port, for the length of one test."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def analyst(browser, base_url):
-    """A page of a fresh browser context, logged in as the analyst, with page errors collected."""
-    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto("/login")
-    page.get_by_label("用户名").fill("analyst")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", name=re.compile("^我的待办"))).to_be_visible()
-    yield page
-    context.close()
-
-
-def screenshot(page, name):
-    folder = os.environ.get("HUYING_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=True)
+def analyst(login):
+    """A page logged in as the analyst (JavaScript errors collected in page.errors)."""
+    return login("analyst")
 
 
 def open_modeller(page):

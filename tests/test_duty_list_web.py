@@ -10,26 +10,7 @@ from werkzeug.datastructures import MultiDict
 from app import duty_list
 from app.extensions import db
 from app.web.forms import parse_form, widgets
-from helpers import case_of, raise_call
-
-
-def csrf_token(html):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
-
-
-def web_login(app, username, password="demo"):
-    """A test client of its own, logged in through /login as `username`."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(page)})
-    assert r.status_code == 302, r.get_data(as_text=True)
-    return client
-
-
-def post_form(client, page_path, action, data):
-    """POST `data` to `action` with the CSRF token of the page at `page_path` (as a browser would)."""
-    token = csrf_token(client.get(page_path).get_data(as_text=True))
-    return client.post(action, data=MultiDict(list(MultiDict(data).items(multi=True)) + [("csrf_token", token)]))
+from helpers import case_of, csrf_token, post_form, raise_call, web_login
 
 
 def codes(html):

@@ -10,22 +10,9 @@ import pytest
 from app import processes
 from app.extensions import db
 from app.models import Case
-from helpers import case_of, raise_call
+from helpers import case_of, csrf_token, raise_call, web_login
 
 PROCESS = "call_response"
-
-
-def csrf_token(page):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-
-
-def web_login(app, username, password="demo"):
-    """A test client of its own, logged in through /login as `username`."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(page)})
-    assert r.status_code == 302, r.get_data(as_text=True)
-    return client
 
 
 def modeller_page(client, process_id=PROCESS):

@@ -12,28 +12,9 @@ from sqlalchemy import func, select
 from app import cases, deadlines
 from app.extensions import db
 from app.models import Task
-from helpers import accept_and_dispatch, raise_call
+from helpers import accept_and_dispatch, post_form, raise_call, web_login
 
 OVERDUE = {"limits": {"sign": {"normal": "PT1S"}}}
-
-
-def csrf_token(html):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
-
-
-def web_login(app, username, password="demo"):
-    """A test client of its own, logged in through /login as `username`."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(page)})
-    assert r.status_code == 302, r.get_data(as_text=True)
-    return client
-
-
-def post_form(client, page_path, action, data):
-    """POST `data` to `action` with the CSRF token of the page at `page_path` (as a browser would)."""
-    token = csrf_token(client.get(page_path).get_data(as_text=True))
-    return client.post(action, data=dict(data, csrf_token=token))
 
 
 def make_overdue(app, users, title="明珠东路马路市场占道经营", co=("D02",)):

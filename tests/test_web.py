@@ -1,11 +1,7 @@
 """The browser side without a browser: login, CSRF, escaping, pages per role."""
 import re
 
-from helpers import raise_call
-
-
-def csrf_token(html):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+from helpers import csrf_token, raise_call
 
 
 def login(client, username, password="demo"):
