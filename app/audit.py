@@ -1,22 +1,111 @@
-"""Appending to the audit trail, always inside the transaction of the change it records."""
+"""The audit trail (全程留痕): appended in the transaction of the change it records, and chained.
+
+Each event gets the next sequence number and a SHA-256 over the previous event's hash and its own
+canonical content, so that an event altered, removed or slipped in directly in the database
+breaks the chain at that point (`verify`). Writers take the chain's head row with
+SELECT ... FOR UPDATE when they flush their events (SQLite's BEGIN IMMEDIATE already serialises),
+so concurrent transactions extend one chain."""
+import hashlib
+import itertools
+import json
+from datetime import timezone
+
 from flask import has_request_context, request
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import AuditEvent
+from .models import AuditEvent, AuditHead
+from .models.types import utcnow
+from .timefmt import iso
+
+GENESIS = "0" * 64
+_order = itertools.count()
 
 
 def record(action, actor, case_id=None, task=None, before=None, after=None, detail=None, org_code=None):
     """Append one event; `actor` is a username or `system`."""
     ip = request.remote_addr if has_request_context() else None
-    event = AuditEvent(action=action, actor=actor, case_id=case_id,
-                       task_id=getattr(task, "id", None), task_name=getattr(task, "name", None),
-                       org_code=org_code, ip=ip, before=before, after=after, detail=detail)
-    db.session.add(event)
-    return event
+    e = AuditEvent(action=action, actor=actor, case_id=case_id, at=utcnow(),
+                   task_id=getattr(task, "id", None), task_name=getattr(task, "name", None),
+                   org_code=org_code, ip=ip, before=before, after=after, detail=detail)
+    e.order = next(_order)
+    db.session.add(e)
+    return e
+
+
+def canonical(e):
+    """The bytes an event's hash covers."""
+    return json.dumps({
+        "seq": e.seq, "at": e.at.astimezone(timezone.utc).isoformat(timespec="microseconds"), "actor": e.actor,
+        "action": e.action, "case_id": e.case_id, "task_id": e.task_id, "task_name": e.task_name,
+        "org_code": e.org_code, "ip": e.ip, "before": e.before, "after": e.after, "detail": e.detail,
+    }, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def chain_hash(prev_hash, e):
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical(e)).hexdigest()
+
+
+@event.listens_for(Session, "before_flush")
+def _seal(session, _flush_context, _instances):
+    """Chain the new events of this flush onto the head, in the order they were recorded."""
+    new = [o for o in session.new if isinstance(o, AuditEvent) and o.hash is None]
+    if not new:
+        return
+    with session.no_autoflush:
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                               .execution_options(populate_existing=True)).scalar_one_or_none()
+        if head is None:
+            head = AuditHead(id=1, seq=0, hash=GENESIS)
+            session.add(head)
+        for e in sorted(new, key=lambda o: getattr(o, "order", 0)):
+            head.seq += 1
+            e.seq, e.prev_hash = head.seq, head.hash
+            e.hash = chain_hash(head.hash, e)
+            head.hash = e.hash
+
+
+def verify(batch=2000):
+    """{ok, events_checked, first_bad_event?}: walk the chain in order, recomputing every hash."""
+    expected_prev, expected_seq, checked, last = GENESIS, 1, 0, 0
+    unchained = db.session.execute(select(AuditEvent.id).where(AuditEvent.seq.is_(None))
+                                   .order_by(AuditEvent.id).limit(1)).scalar()
+    while True:
+        rows = db.session.execute(select(AuditEvent).where(AuditEvent.seq > last)
+                                  .order_by(AuditEvent.seq).limit(batch)).scalars().all()
+        for e in rows:
+            checked += 1
+            problem = None
+            if e.seq != expected_seq:
+                problem = f"缺少序号 {expected_seq}–{e.seq - 1} 的事件（被删除）"
+            elif e.prev_hash != expected_prev:
+                problem = "与前一事件的链接不符（前一事件被删除或替换）"
+            elif chain_hash(e.prev_hash, e) != e.hash:
+                problem = "内容与其哈希不符（被修改）"
+            if problem:
+                return _bad(checked, e, problem)
+            expected_prev, expected_seq = e.hash, e.seq + 1
+        if len(rows) < batch:
+            break
+        last = rows[-1].seq
+        db.session.expunge_all()
+    head = db.session.get(AuditHead, 1)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
+        return {"ok": False, "events_checked": checked,
+                "first_bad_event": {"id": None, "seq": expected_seq, "reason": f"链尾缺少事件（应到序号 {head.seq}）"}}
+    if unchained is not None:
+        return {"ok": False, "events_checked": checked,
+                "first_bad_event": {"id": unchained, "seq": None, "reason": "不在哈希链中的事件（被直接插入）"}}
+    return {"ok": True, "events_checked": checked}
+
+
+def _bad(checked, e, reason):
+    return {"ok": False, "events_checked": checked,
+            "first_bad_event": {"id": e.id, "seq": e.seq, "at": iso(e.at), "action": e.action, "reason": reason}}
 
 
 def event_to_dict(e):
-    from .timefmt import iso
     return {"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action, "case_id": e.case_id,
             "task": e.task_name, "task_id": e.task_id, "org": e.org_code, "ip": e.ip,
-            "before": e.before, "after": e.after, "detail": e.detail}
+            "before": e.before, "after": e.after, "detail": e.detail, "seq": e.seq, "hash": e.hash}

@@ -21,6 +21,22 @@ def register_cli(app):
     def group():
         """Huying administration."""
 
+    @app.cli.group("audit")
+    def audit_group():
+        """The audit trail."""
+
+    @audit_group.command("verify")
+    def audit_verify():
+        """Check the audit trail's hash chain; exit 1 and name the first bad event when broken."""
+        result = audit.verify()
+        if result["ok"]:
+            click.echo(f"ok: {result['events_checked']} events, the hash chain is intact")
+            return
+        bad = result["first_bad_event"]
+        click.echo(f"BROKEN after {result['events_checked']} events: event id={bad.get('id')} seq={bad.get('seq')}: "
+                   f"{bad['reason']}", err=True)
+        raise SystemExit(1)
+
     @group.command("setup")
     def setup():
         """Deploy changed processes; load the demo data into an empty database when HUYING_DEMO=1."""

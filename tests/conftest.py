@@ -132,10 +132,9 @@ class ApiUser:
 
 @pytest.fixture
 def users(client):
-    cache = {}
-
+    """users[name]: the demo user `name`, signed in once for the test."""
     class Users(dict):
         def __missing__(self, name):
-            cache[name] = ApiUser(client, name)
-            return cache[name]
+            self[name] = ApiUser(client, name)
+            return self[name]
     return Users()

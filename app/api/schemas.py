@@ -160,6 +160,8 @@ class AuditEvent(Base):
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
     detail = fields.String(allow_none=True)
+    seq = fields.Integer(allow_none=True)
+    hash = fields.String(allow_none=True)
 
 
 class AuditQuery(Base):
@@ -356,3 +358,9 @@ class VersionPair(Base):
 
 class MigrationIn(VersionPair):
     case_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=MAX_ID)), validate=validate.Length(max=10000))
+
+
+class AuditVerify(Base):
+    ok = fields.Boolean()
+    events_checked = fields.Integer()
+    first_bad_event = fields.Dict(metadata={"description": "{id, seq, at, action, reason} of the first broken link"})

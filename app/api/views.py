@@ -7,7 +7,7 @@ from flask import Response, g, jsonify, request, stream_with_context
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from .. import auth, cases, lists, orgs, processes, reports
+from .. import audit, auth, cases, lists, orgs, processes, reports
 from ..audit import event_to_dict
 from ..extensions import db
 from ..models import AuditEvent, Case, ListItem, ListVersion
@@ -216,7 +216,17 @@ def responsibility_list(args):
             "effective_date": lv.effective_date, "items": [i.to_dict() for i in items]}
 
 
-AUDIT_COLUMNS = ["id", "at", "actor", "action", "case_id", "task", "task_id", "org", "ip", "before", "after", "detail"]
+@blp.route("/audit/verify")
+@blp.response(200, s.AuditVerify)
+def audit_verify():
+    """Whether the audit trail's hash chain is intact, and if not the first event altered or removed
+    (supervisor, admin)."""
+    require_role("supervisor", "admin")
+    return audit.verify()
+
+
+AUDIT_COLUMNS = ["id", "at", "actor", "action", "case_id", "task", "task_id", "org", "ip", "before", "after", "detail",
+                 "seq", "hash"]
 
 
 @blp.route("/audit/export")

@@ -1,5 +1,5 @@
 """SQLAlchemy models by domain."""
-from .audit import AuditEvent  # noqa: F401
+from .audit import AuditEvent, AuditHead  # noqa: F401
 from .case import Case, CaseParticipant, Task, queue_of, queues_of  # noqa: F401
 from .duties import AccountabilityReview, ListItem, ListVersion  # noqa: F401
 from .org import OrgUnit, User  # noqa: F401

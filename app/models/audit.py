@@ -21,3 +21,15 @@ class AuditEvent(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
+    # the hash chain (全程留痕, tamper-evident): each event's hash covers its content and the previous hash
+    seq: Mapped[int | None] = mapped_column(unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(db.Model):
+    """The end of the hash chain: the last sequence number and hash (one row, locked by each writer)."""
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,8 +1,8 @@
-"""initial schema: org, processes, cases, task projection, participants, audit, responsibility list, supervision
+"""initial schema: org, processes, cases, task projection, participants, chained audit, responsibility list, supervision
 
-Revision ID: b007170cfd58
+Revision ID: 26f41b2d3c44
 Revises: 
-Create Date: 2026-11-26 23:15:50.953847
+Create Date: 2026-11-26 23:59:25.794494
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b007170cfd58'
+revision = '26f41b2d3c44'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -31,6 +31,12 @@ def upgrade():
     sa.Column('decided_by', sa.String(length=50), nullable=False),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accountability_reviews'))
+    )
+    op.create_table('audit_head',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
     )
     op.create_table('calendar_days',
     sa.Column('day', sa.String(length=10), nullable=False),
@@ -168,8 +174,12 @@ def upgrade():
     sa.Column('before', sa.JSON(), nullable=True),
     sa.Column('after', sa.JSON(), nullable=True),
     sa.Column('detail', sa.Text(), nullable=True),
+    sa.Column('seq', sa.Integer(), nullable=True),
+    sa.Column('prev_hash', sa.String(length=64), nullable=True),
+    sa.Column('hash', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_audit_events_case_id_cases')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events')),
+    sa.UniqueConstraint('seq', name=op.f('uq_audit_events_seq'))
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_at', ['at'], unique=False)
@@ -316,5 +326,6 @@ def downgrade():
     op.drop_table('org_units')
     op.drop_table('list_versions')
     op.drop_table('calendar_days')
+    op.drop_table('audit_head')
     op.drop_table('accountability_reviews')
     # ### end Alembic commands ###

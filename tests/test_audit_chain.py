@@ -1,0 +1,71 @@
+"""The audit trail is tamper-evident: a change made directly in the database is found and named."""
+from sqlalchemy import text
+
+from app.extensions import db
+from helpers import accept_and_dispatch, raise_call, sign_and_handle
+
+
+def lifecycle(users):
+    case_id = raise_call(users)
+    accept_and_dispatch(users, case_id)
+    sign_and_handle(users, case_id)
+    return case_id
+
+
+def middle_event(app, case_id):
+    with app.app_context():
+        return db.session.execute(text("SELECT id, seq FROM audit_events WHERE case_id = :c AND action = 'task_completed' "
+                                       "ORDER BY seq LIMIT 1 OFFSET 2"), {"c": case_id}).one()
+
+
+def test_the_chain_is_intact_after_a_lifecycle_with_parallel_work(app, users):
+    lifecycle(users)
+    result = users["supervisor"].get("/audit/verify").json
+    with app.app_context():
+        total = db.session.execute(text("SELECT count(*) FROM audit_events")).scalar()
+    assert result == {"ok": True, "events_checked": total}
+    assert users["town_a"].get("/audit/verify").status_code == 403
+    out = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert out.exit_code == 0 and "the hash chain is intact" in out.output
+
+
+def test_an_altered_event_is_named(app, users):
+    case_id = lifecycle(users)
+    event_id, _seq = middle_event(app, case_id)
+    with app.app_context():
+        db.session.execute(text("UPDATE audit_events SET detail = '已篡改' WHERE id = :i"), {"i": event_id})
+        db.session.commit()
+    result = users["admin"].get("/audit/verify").json
+    assert result["ok"] is False and result["first_bad_event"]["id"] == event_id
+    assert "被修改" in result["first_bad_event"]["reason"]
+    out = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert out.exit_code == 1 and f"id={event_id}" in out.output
+
+
+def test_a_removed_event_is_found(app, users):
+    case_id = lifecycle(users)
+    event_id, seq = middle_event(app, case_id)
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_events WHERE id = :i"), {"i": event_id})
+        db.session.commit()
+    bad = users["admin"].get("/audit/verify").json["first_bad_event"]
+    assert bad["seq"] == seq + 1 and "被删除" in bad["reason"]
+
+
+def test_an_inserted_event_is_found(app, users):
+    lifecycle(users)
+    with app.app_context():
+        db.session.execute(text("INSERT INTO audit_events (at, actor, action, detail) "
+                                "VALUES (CURRENT_TIMESTAMP, 'center', 'task_completed', '补记')"))
+        db.session.commit()
+    result = users["admin"].get("/audit/verify").json
+    assert result["ok"] is False and "直接插入" in result["first_bad_event"]["reason"]
+
+
+def test_the_last_event_removed_is_found(app, users):
+    lifecycle(users)
+    users["admin"]        # signed in before the tampering, so that no event follows it
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)"))
+        db.session.commit()
+    assert "链尾" in users["admin"].get("/audit/verify").json["first_bad_event"]["reason"]
