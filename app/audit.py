@@ -53,17 +53,27 @@ def _seal(session, _flush_context, _instances):
     new = [o for o in session.new if isinstance(o, AuditEvent) and o.hash is None]
     if not new:
         return
-    with session.no_autoflush:
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
-                               .execution_options(populate_existing=True)).scalar_one_or_none()
+    head = session.info.get("audit_head")      # locked once per transaction, then kept till its end
+    if head is None:
+        with session.no_autoflush:
+            head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                                   .execution_options(populate_existing=True)).scalar_one_or_none()
         if head is None:
             head = AuditHead(id=1, seq=0, hash=GENESIS)
             session.add(head)
+        session.info["audit_head"] = head
+    with session.no_autoflush:
         for e in sorted(new, key=lambda o: getattr(o, "order", 0)):
             head.seq += 1
             e.seq, e.prev_hash = head.seq, head.hash
             e.hash = chain_hash(head.hash, e)
             head.hash = e.hash
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session, transaction):
+    if transaction.parent is None:
+        session.info.pop("audit_head", None)
 
 
 def verify(batch=2000):

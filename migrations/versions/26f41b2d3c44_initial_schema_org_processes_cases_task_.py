@@ -38,6 +38,8 @@ def upgrade():
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
     )
+    # the head of the audit hash chain exists from the start, so that concurrent first writers lock it
+    op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
     op.create_table('calendar_days',
     sa.Column('day', sa.String(length=10), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
