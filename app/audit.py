@@ -30,7 +30,7 @@ def record(action, actor, case_id=None, task=None, before=None, after=None, deta
                    task_id=getattr(task, "id", None), task_name=getattr(task, "name", None),
                    org_code=org_code, ip=ip, before=before, after=after, detail=detail)
     e.order = next(_order)
-    db.session.add(e)
+    db.session.info.setdefault("audit_pending", []).append(e)   # added and chained together at commit
     return e
 
 
@@ -70,10 +70,19 @@ def _seal(session, _flush_context, _instances):
             head.hash = e.hash
 
 
+@event.listens_for(Session, "before_commit")
+def _add_pending(session):
+    """A transaction's events go in at its commit: one batch, one move of the chain's head."""
+    pending = session.info.pop("audit_pending", None)
+    if pending:
+        session.add_all(pending)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head(session, transaction):
     if transaction.parent is None:
         session.info.pop("audit_head", None)
+        session.info.pop("audit_pending", None)
 
 
 def verify(batch=2000):
