@@ -18,12 +18,12 @@ from ..extensions import db
 from ..models import Case
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
+from .forms import query_number
 
 duty_list_bp = Blueprint("duty_list", __name__)
 
 DOMAINS = list(duty_list.DOMAIN_PREFIX)          # the seven domains, in the list's own order
 TOWNSHIP_LABEL = "属地乡镇（街道）"
-MAX_NUMBER = 2 ** 31 - 1
 MAX_QUERY = 100
 CALLS_SHOWN = 20
 PROPOSALS = {"exempt": "免责", "review": "需审查"}
@@ -113,16 +113,6 @@ def helpers():
 
 
 # --- reading the query string -----------------------------------------------------------------------
-def _number(name):
-    """A positive whole number from the query string; None when not given, 404 when not a number."""
-    raw = request.args.get(name, "")
-    if raw == "":
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_NUMBER:
-        abort(404)
-    return int(raw)
-
-
 def _version(number):
     """The version `number` (the newest when None), or 404."""
     lv = duty_list.version(number)
@@ -148,7 +138,7 @@ def _matched_elsewhere(item, needle):
 @duty_list_bp.route("/list")
 @login_required
 def index():
-    lv = _version(_number("version"))
+    lv = _version(query_number("version"))
     newest = duty_list.version()
     q = request.args.get("q", "").strip()[:MAX_QUERY].replace("\x00", "")
     domain = request.args.get("domain") or None
@@ -174,7 +164,7 @@ def index():
 def item(code):
     if not _code(code):
         abort(404)
-    lv = _version(_number("version"))
+    lv = _version(query_number("version"))
     row = orgs.list_item(code, lv)
     if row is None:
         abort(404)
@@ -201,8 +191,8 @@ def versions():
 @duty_list_bp.route("/list/diff")
 @login_required
 def diff():
-    new = _version(_number("to"))
-    old_number = _number("from")
+    new = _version(query_number("to"))
+    old_number = query_number("from")
     old = _version(old_number if old_number is not None else new.version - 1)
     names = orgs.org_names()
     changes = duty_list.diff(old, new)
@@ -218,7 +208,7 @@ def diff():
 @duty_list_bp.route("/list/export.xlsx")
 @login_required
 def export_xlsx():
-    lv = _version(_number("version"))
+    lv = _version(query_number("version"))
     return Response(duty_list.xlsx(lv), mimetype=XLSX, headers={
         "Content-Disposition": f"attachment; filename=responsibility-list-v{lv.version}.xlsx",
         "Cache-Control": "private, no-store"})

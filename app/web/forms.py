@@ -6,6 +6,25 @@ A property of type object (the proposed item of a list change, say) becomes a fi
 own sub-fields, named `item.domain`, `item.name`, ...; its errors come keyed the same way."""
 from dataclasses import dataclass, field
 
+from flask import abort, request
+
+MAX_NUMBER = 2 ** 31 - 1     # ids and version numbers fit the database's integer
+
+
+def is_number(raw):
+    """Whether a query-string value is a whole number the database can hold."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_NUMBER
+
+
+def query_number(name):
+    """A positive whole number from the query string; None when not given, 404 when not a number."""
+    raw = request.args.get(name, "")
+    if raw == "":
+        return None
+    if not is_number(raw):
+        abort(404)
+    return int(raw)
+
 
 @dataclass
 class Widget:

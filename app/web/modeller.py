@@ -11,13 +11,13 @@ from flask_login import current_user, login_required
 from .. import cases, orgs, processes
 from ..engine import DefinitionError
 from ..engine.definitions import CASE_STATUSES, ESCALATIONS
+from .forms import is_number, query_number
 from ..errors import CaseError
 from ..roles import ROLES
 from . import STATUS_LABELS
 
 modeller_bp = Blueprint("modeller", __name__)
 
-MAX_NUMBER = 2 ** 31 - 1
 TYPE_LABELS = {
     "userTask": "用户任务", "scriptTask": "脚本任务", "serviceTask": "服务任务", "manualTask": "人工任务",
     "task": "任务", "subProcess": "子流程", "callActivity": "调用活动", "startEvent": "开始事件",
@@ -40,16 +40,6 @@ SHOWN_FIELDS = ("lane", "formJsonSchemaFilename", "orgUnit", "conditionExpressio
 def _require_analyst():
     if not current_user.has_role("analyst"):
         abort(403)
-
-
-def _number(name):
-    """A version number from the query string; None when not given, 404 when not a number."""
-    raw = request.args.get(name, "")
-    if raw == "":
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_NUMBER:
-        abort(404)
-    return int(raw)
 
 
 def _versions(process_id):
@@ -141,9 +131,9 @@ def deploy(process_id):
 def _pair(versions):
     """(from, to) of the query string; by default the newest version and the one before it."""
     numbers = [v.version for v, _, _ in versions]
-    to = _number("to") or numbers[0]
+    to = query_number("to") or numbers[0]
     default_from = max([n for n in numbers if n < to], default=to)
-    frm = _number("from") or default_from
+    frm = query_number("from") or default_from
     if frm not in numbers or to not in numbers:
         abort(404)
     return frm, to
@@ -175,9 +165,9 @@ def migration(process_id):
     _require_analyst()
     versions = _versions(process_id)
     numbers = [v.version for v, _, _ in versions]
-    to = _number("to") or numbers[0]
+    to = query_number("to") or numbers[0]
     with_open = [v.version for v, n_open, _ in versions if n_open and v.version != to]
-    frm = _number("from") or (with_open[0] if with_open else max([n for n in numbers if n < to], default=to))
+    frm = query_number("from") or (with_open[0] if with_open else max([n for n in numbers if n < to], default=to))
     if frm not in numbers or to not in numbers:
         abort(404)
     here = url_for("modeller.migration", process_id=process_id, **{"from": frm, "to": to})
@@ -186,7 +176,7 @@ def migration(process_id):
             flash("请选择两个不同的版本", "error")
             return redirect(here)
         chosen = [int(i) for i in request.form.getlist("case_id")
-                  if i.isascii() and i.isdigit() and len(i) <= 10 and int(i) <= MAX_NUMBER]
+                  if is_number(i)]
         if not chosen:
             flash("请选择要迁移的案件", "error")
             return redirect(here)
