@@ -11,6 +11,8 @@ class Config:
     HUYING_DEMO = os.environ.get("HUYING_DEMO", "0") == "1"
     # overrides of the supervision defaults (deadline limits, ...), e.g. '{"limits": {"sign": {"normal": "PT5S"}}}'
     SUPERVISION = json.loads(os.environ.get("HUYING_SUPERVISION") or "{}")
+    # the assessment's weights over app.metrics.DEFAULT_WEIGHTS, e.g. '{"township_weight": 0.5}' (an admin may change them)
+    REPORT_WEIGHTS = json.loads(os.environ.get("HUYING_REPORT_WEIGHTS") or "{}")
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))   # open workflows kept in memory
     TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
     TIMEZONE = os.environ.get("HUYING_TIMEZONE", "Asia/Shanghai")

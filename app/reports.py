@@ -1,39 +1,121 @@
-"""Counts and rates for a user's scope.
+"""Reports for people: the caller's own figures (`stats`) and the county's assessment (`county_report`).
 
-The rates here are the plain first definitions (the full metric set is issue 6):
-response rate = calls whose acceptance was decided / calls; resolution rate = closed calls /
-calls not rejected; satisfaction rate = satisfied evaluations / evaluations.
+The formulas are in app/metrics.py; this module chooses whose records go in (the user's scope),
+the period, and the weights in force (defaults, then the app config, then the admin's).
 """
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import func, select, true
 
+from . import audit, metrics, orgs
+from .database import write_transaction
+from .errors import Forbidden, Invalid
 from .extensions import db
-from .models import Case, Task
-from .scope import case_filter
+from .models import Case, Setting
+from .models.types import utcnow
+from .scope import case_filter, sees_all
+from .timefmt import local_zone
+
+REPORT_ROLES = ("supervisor", "leader", "center", "admin")
+WEIGHT_KEYS = ("response", "resolution", "satisfaction", "township_weight", "flag_deduction", "order_deduction",
+               "list_size")
 
 
-def _ratio(a, b):
-    return round(a / b, 4) if b else None
+def weights():
+    """The weights in force: app.metrics defaults, then REPORT_WEIGHTS from the config, then the admin's."""
+    w = dict(metrics.DEFAULT_WEIGHTS)
+    w.update(current_app.config.get("REPORT_WEIGHTS") or {})
+    row = db.session.get(Setting, "report_weights")
+    if row is not None:
+        w.update(row.value)
+    return w
 
 
-def stats(user):
-    visible = case_filter(user)
+def check_weights(value):
+    """{field: message} of what is wrong with new weights; empty when they may be saved."""
+    if not isinstance(value, dict):
+        return {"_": "应为对象"}
+    errors = {}
+    for k, v in value.items():
+        if k not in WEIGHT_KEYS:
+            errors[k] = "未知的权重项"
+        elif not isinstance(v, (int, float)) or isinstance(v, bool):
+            errors[k] = "应为数字"
+        elif k == "list_size" and (v != int(v) or not 1 <= v <= 50):
+            errors[k] = "应为 1–50 的整数"
+        elif k in ("flag_deduction", "order_deduction") and not 0 <= v <= 100:
+            errors[k] = "应在 0–100 之间"
+        elif k in ("response", "resolution", "satisfaction", "township_weight") and not 0 <= v <= 1:
+            errors[k] = "应在 0–1 之间"
+    merged = {**weights(), **{k: v for k, v in value.items() if k not in errors}}
+    if not errors and merged["response"] + merged["resolution"] + merged["satisfaction"] <= 0:
+        errors["response"] = "三率权重之和应大于 0"
+    return errors
+
+
+def save_weights(user, value):
+    if not user.has_role("admin"):
+        raise Forbidden("只有管理员可以修改考核权重")
+    errors = check_weights(value)
+    if errors:
+        raise Invalid("考核权重有误", errors)
+    with write_transaction():
+        row = db.session.get(Setting, "report_weights")
+        before = dict(row.value) if row is not None else None
+        if row is None:
+            row = Setting(key="report_weights", value={}, updated_by=user.username)
+            db.session.add(row)
+        row.value = {**(before or {}), **value}
+        row.updated_by, row.updated_at = user.username, utcnow()
+        audit.record("settings_changed", user.username, before=before, after=row.value, detail="考核权重")
+    return weights()
+
+
+def current_period(now=None):
+    local = (now or utcnow()).astimezone(local_zone())
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def may_see_reports(user):
+    return user.has_role(*REPORT_ROLES)
+
+
+def county_report(user, period, now=None):
+    """The assessment report for a month ('2026-11') or a year ('2026'): per department and per
+    township, ranked, with the monthly trend (supervisor, leader, centre, admin)."""
+    if not may_see_reports(user):
+        raise Forbidden("只有督查室、县领导、响应中心和管理员可以查看考核报表")
+    try:
+        metrics.parse_period(period, local_zone())
+    except ValueError as e:
+        raise Invalid(str(e), {"period": str(e)}) from None
+    return metrics.report(period, now or utcnow(), local_zone(), orgs.org_names(),
+                          [u.code for u in orgs.org_units("department")],
+                          [u.code for u in orgs.org_units("township")], weights())
+
+
+def stats(user, period=None, now=None):
+    """Counts and rates for the caller's scope: a township its own calls, a department the calls
+    dispatched to it, the centre, supervisor, leader and admin the whole county. `period` as in
+    county_report; the current year by default."""
+    now = now or utcnow()
+    zone = local_zone()
+    whole = sees_all(user) or user.has_role("leader")
+    visible = None if whole else case_filter(user)
     by_status = dict(db.session.execute(
-        select(Case.status, func.count()).where(visible).group_by(Case.status)).all())
-    calls = select(Case.id).where(visible, Case.process_id == "call_response")
-    n_calls = db.session.execute(select(func.count()).select_from(calls.subquery())).scalar()
-    answered = db.session.execute(select(func.count(func.distinct(Task.case_id))).where(
-        Task.case_id.in_(calls), Task.element_id == "accept", Task.status == "completed")).scalar()
-    closed = db.session.execute(select(func.count()).where(
-        visible, Case.process_id == "call_response", Case.status == "closed")).scalar()
-    rejected = db.session.execute(select(func.count()).where(
-        visible, Case.process_id == "call_response", Case.status == "rejected")).scalar()
-    evaluations = db.session.execute(select(Task.result).where(
-        Task.case_id.in_(calls), Task.element_id == "evaluate", Task.status == "completed")).scalars().all()
-    satisfied = sum(1 for r in evaluations if (r or {}).get("satisfied"))
-    return {"scope": "all" if user.roles and any(r in ("center", "supervisor", "admin", "analyst") for r in user.roles)
-            else (user.org_code or "role"),
+        select(Case.status, func.count()).where(visible if visible is not None else true())
+        .group_by(Case.status)).all())
+    period = period or str(now.astimezone(zone).year)
+    try:
+        key, label, start, end = metrics.parse_period(period, zone)
+    except ValueError as e:
+        raise Invalid(str(e), {"period": str(e)}) from None
+    orders, calls, _flags = metrics.load(start, end, zone, visible)
+    if not whole and user.has_role("department") and not user.has_role("township"):
+        orders = [o for o in orders if o.department == user.org_code]
+    rates = metrics.order_rates(orders, now)
+    scope = "all" if whole else (user.org_code or "role")
+    return {"scope": scope, "period": {"key": key, "label": label},
             "cases": {"total": sum(by_status.values()), **by_status},
-            "response_rate": _ratio(answered, n_calls),
-            "resolution_rate": _ratio(closed, n_calls - rejected),
-            "satisfaction_rate": _ratio(satisfied, len(evaluations))}
+            "calls": len(calls), **rates,
+            "township_rating": metrics.average_rating(o.evaluation.rating for o in orders if o.evaluation is not None)}
 

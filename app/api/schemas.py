@@ -207,12 +207,105 @@ class Stuck(Base):
     reason = fields.String()
 
 
-class Stats(Base):
+PERIOD = validate.Regexp(r"^\d{4}(-(0[1-9]|1[0-2]))?$", error="统计期应为年份（如 2026）或年月（如 2026-11）")
+
+
+class StatsQuery(Base):
+    period = fields.String(validate=PERIOD, metadata={"description": "2026 or 2026-11 (county time); the current year if absent"})
+
+
+class CountyReportQuery(Base):
+    period = fields.String(validate=PERIOD, metadata={"description": "2026 or 2026-11; the current month if absent"})
+
+
+class Period(Base):
+    key = fields.String()
+    label = fields.String()
+    start = fields.String(data_key="from", attribute="from")
+    to = fields.String()
+    basis = fields.String()
+
+
+class Rates(Base):
+    """Rates are fractions in [0, 1], null when there is nothing to measure (formulas: app/metrics.py)."""
+    orders = fields.Integer(metadata={"description": "工单: calls dispatched to departments, one per department"})
+    response_rate = fields.Float(allow_none=True, metadata={"description": "响应率"})
+    resolution_rate = fields.Float(allow_none=True, metadata={"description": "解决率"})
+    satisfaction_rate = fields.Float(allow_none=True, metadata={"description": "满意率"})
+    timely_sign_rate = fields.Float(allow_none=True, metadata={"description": "及时签收率"})
+    on_time_completion_rate = fields.Float(allow_none=True, metadata={"description": "按时办结率"})
+    return_rate = fields.Float(allow_none=True, metadata={"description": "回退率"})
+    rework_rate = fields.Float(allow_none=True, metadata={"description": "重办率"})
+    reminder_rate = fields.Float(allow_none=True, metadata={"description": "催办率"})
+    supervision_rate = fields.Float(allow_none=True, metadata={"description": "督办率"})
+    overdue = fields.Integer(metadata={"description": "超期件数 (red cards)"})
+    warnings = fields.Integer(metadata={"description": "yellow cards"})
+    avg_sign_hours = fields.Float(allow_none=True)
+    avg_completion_hours = fields.Float(allow_none=True)
+    township_rating = fields.Float(allow_none=True, metadata={"description": "the townships' average rating, 1–5"})
+
+
+class Stats(Rates):
     scope = fields.String()
-    cases = fields.Dict()
+    period = fields.Nested(Period)
+    cases = fields.Dict(metadata={"description": "the caller's cases of every process by status, and their total (all time)"})
+    calls = fields.Integer()
+
+
+class DepartmentRow(Rates):
+    org = fields.String()
+    name = fields.String()
+    flags = fields.Integer()
+    supervision_orders = fields.Integer()
+    platform_score = fields.Float(allow_none=True)
+    score = fields.Float(allow_none=True)
+    rank = fields.Integer(allow_none=True)
+    list = fields.String(allow_none=True, metadata={"description": "red (红榜), black (黑榜) or null"})
+
+
+class TownshipRow(Base):
+    org = fields.String()
+    name = fields.String()
+    calls = fields.Integer()
+    closed = fields.Integer()
+    rejected = fields.Integer()
+    invalid_call_rate = fields.Float(allow_none=True, metadata={"description": "无效呼叫率"})
+    orders = fields.Integer()
+    resolution_rate = fields.Float(allow_none=True)
+    satisfaction_rate = fields.Float(allow_none=True)
+    rating_received = fields.Float(allow_none=True, metadata={"description": "the departments' rating (一呼一评)"})
+    flags = fields.Integer()
+    score = fields.Float(allow_none=True)
+    rank = fields.Integer(allow_none=True)
+    list = fields.String(allow_none=True)
+
+
+class TrendPoint(Base):
+    month = fields.String()
+    calls = fields.Integer()
+    orders = fields.Integer()
     response_rate = fields.Float(allow_none=True)
     resolution_rate = fields.Float(allow_none=True)
     satisfaction_rate = fields.Float(allow_none=True)
+
+
+class Report(Base):
+    period = fields.Nested(Period)
+    weights = fields.Dict()
+    totals = fields.Dict()
+    departments = fields.List(fields.Nested(DepartmentRow))
+    townships = fields.List(fields.Nested(TownshipRow))
+    trend = fields.List(fields.Nested(TrendPoint))
+
+
+class Weights(Base):
+    response = fields.Float()
+    resolution = fields.Float()
+    satisfaction = fields.Float()
+    township_weight = fields.Float()
+    flag_deduction = fields.Float()
+    order_deduction = fields.Float()
+    list_size = fields.Integer()
 
 
 class StuckQuery(Base):

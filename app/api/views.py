@@ -193,10 +193,38 @@ def complete(args, task_id):
 
 
 @blp.route("/stats")
+@blp.arguments(s.StatsQuery, location="query")
 @blp.response(200, s.Stats)
-def stats():
-    """Counts and rates for the caller's scope."""
-    return reports.stats(g.user)
+def stats(args):
+    """Counts and rates for the caller's scope — a township its calls, a department the calls
+    dispatched to it, the centre, supervisor, leader and admin the county — for ?period=2026 or
+    2026-11 (by the month the call was raised; the current year by default). Rates: app/metrics.py."""
+    return reports.stats(g.user, args.get("period"))
+
+
+@blp.route("/reports")
+@blp.arguments(s.CountyReportQuery, location="query")
+@blp.response(200, s.Report)
+@blp.alt_response(403, schema=s.ApiError)
+def county_report(args):
+    """The assessment report for a month or a year: per department and per township, ranked with
+    red and black lists, and the monthly trend of the three rates (supervisor, leader, centre, admin)."""
+    return reports.county_report(g.user, args.get("period") or reports.current_period())
+
+
+@blp.route("/reports/weights", methods=["GET"])
+@blp.response(200, s.Weights)
+def report_weights():
+    """The assessment's weights in force."""
+    return reports.weights()
+
+
+@blp.route("/reports/weights", methods=["PUT"])
+@blp.response(200, s.Weights)
+@blp.alt_response(422, schema=s.ApiError)
+def save_report_weights():
+    """Change some of the weights (admin): a JSON object of the keys to change."""
+    return reports.save_weights(g.user, request.get_json(silent=True))
 
 
 @blp.route("/responsibility-list")

@@ -1,0 +1,481 @@
+"""The performance metrics of 乡呼县应 — the "three rates" and the rest — in one place.
+
+Where the formulas come from: `domain-research.md` §4.2 gives the conventional definitions behind
+the indicator names (no primary source fixed them; the client is to confirm). This module applies
+them to two kinds of record, built from the task projection by `load()`:
+
+* an **order** (工单): one call dispatched to one department — the department's sign-off
+  (签收, or a return 退回), its handlings (办理反馈; a rework adds one), the township's latest
+  evaluation of the call, and the reminders and supervision orders it drew;
+* a **call** (呼叫): one township's call — accepted or rejected, the departments' ratings of the
+  township (一呼一评).
+
+**Which period a record belongs to**: the month or year in which the call was raised (按呼叫
+发起时间归期). A report for a period therefore covers the calls raised in it, with what has
+happened to them up to `now`; an order still running counts only where its outcome is known
+(e.g. it is "due for sign-off" once signed or once its sign-off deadline has passed).
+
+Every rate is a fraction in [0, 1], or None when its denominator is zero (nothing to measure).
+The functions here are pure: they take records and `now` and read nothing else, so each formula
+is unit-tested on hand-made records (tests/test_metrics.py).
+"""
+from dataclasses import dataclass, field
+from datetime import datetime
+from statistics import mean
+
+from sqlalchemy import and_, select
+
+DEFAULT_WEIGHTS = {
+    # the platform's composite score (Zhungeer's weights, domain-research §4.1): response 30 %, resolution 35 %,
+    # satisfaction 35 %, in points out of 100, minus deductions
+    "response": 0.30, "resolution": 0.35, "satisfaction": 0.35,
+    # the townships' evaluation counts one third of a department's score (Changyi rule, §4.2); configurable
+    "township_weight": 1 / 3,
+    "flag_deduction": 2.0,      # points off per supervisor's flag on the unit (呼叫不响应 / 响应不作为, 乱呼叫 / 应呼未呼)
+    "order_deduction": 1.0,     # points off per supervision order (督办单) the department drew
+    "list_size": 5,             # red list: the best n; black list: the worst n (never overlapping)
+}
+
+
+# --- the records ------------------------------------------------------------------------------
+@dataclass
+class Step:
+    """One timed step: when it became due (`due`, may be None), when it was done (None while open)."""
+    created: datetime
+    due: datetime | None = None
+    done: datetime | None = None
+    warn: datetime | None = None
+
+    def late(self, now):
+        """Done after its deadline, or still open past it."""
+        if self.due is None:
+            return False
+        return (self.done or now) > self.due
+
+    def due_by(self, now):
+        """Whether its outcome is known: done, or its deadline has passed."""
+        return self.done is not None or (self.due is not None and self.due < now)
+
+
+@dataclass
+class Evaluation:
+    satisfied: bool
+    rating: int | None = None
+    resolved: bool | None = None   # asked separately where the form asks it; otherwise taken as `satisfied`
+
+    @property
+    def is_resolved(self):
+        return self.satisfied if self.resolved is None else self.resolved
+
+
+@dataclass
+class Order:
+    """One call dispatched to one department (工单)."""
+    case_id: int
+    department: str
+    township: str | None
+    month: str                       # YYYY-MM of the call (county time): the trend's bucket
+    sign: Step                       # the first sign-off (its decision and its deadline)
+    returned: bool = False           # the department returned the dispatch as not its duty (退回)
+    handlings: list = field(default_factory=list)   # [Step], the first handling and one per rework
+    evaluation: Evaluation | None = None            # the township's latest evaluation of the call
+    closed: bool = False             # the call has been closed
+    reminders: int = 0               # 催办 received
+    supervision_orders: int = 0      # 督办单 drawn
+
+    @property
+    def signed(self):
+        return self.sign.done is not None and not self.returned
+
+    @property
+    def reworks(self):
+        return max(0, len(self.handlings) - 1)
+
+
+@dataclass
+class Call:
+    """One township's call."""
+    case_id: int
+    township: str
+    month: str
+    status: str                      # open, closed, rejected, errored
+    decided: bool = False            # the centre has decided on acceptance
+    rating_received: int | None = None   # the lead department's rating of the township (一呼一评)
+    evaluation: Evaluation | None = None
+
+
+# --- the formulas ----------------------------------------------------------------------------
+def ratio(numerator, denominator):
+    return numerator / denominator if denominator else None
+
+
+def timely_sign_rate(orders, now):
+    """及时签收率 = orders whose sign-off (a signature or a return) was given by its deadline
+    ÷ orders due for sign-off (signed off, or past the deadline unsigned)."""
+    due = [o for o in orders if o.sign.due_by(now)]
+    return ratio(sum(1 for o in due if o.sign.done is not None and not o.sign.late(now)), len(due))
+
+
+def response_rate(orders, now):
+    """响应率 = orders the department took up (signed, not returned) by the sign-off deadline
+    ÷ orders due for sign-off that were not returned.
+
+    A return is measured by 回退率, not here; §4.2's "first contact with the caller" has no step of
+    its own in this process (the handling report records it), so the sign-off stands for it."""
+    due = [o for o in orders if not o.returned and o.sign.due_by(now)]
+    return ratio(sum(1 for o in due if o.signed and not o.sign.late(now)), len(due))
+
+
+def return_rate(orders):
+    """回退率 = orders returned by the department as not its duty ÷ orders dispatched to it."""
+    return ratio(sum(1 for o in orders if o.returned), len(orders))
+
+
+def _handling_due(o, now):
+    return any(h.due_by(now) for h in o.handlings)
+
+
+def _handled_on_time(o, now):
+    return not any(h.late(now) for h in o.handlings)
+
+
+def on_time_completion_rate(orders, now):
+    """按时办结率 = orders whose every handling (the first and each rework) was reported by its
+    deadline, extensions included ÷ orders due (a handling reported, or one past its deadline)."""
+    due = [o for o in orders if o.handlings and _handling_due(o, now)]
+    return ratio(sum(1 for o in due if _handled_on_time(o, now)), len(due))
+
+
+def resolution_rate(orders):
+    """解决率 = orders whose call the township evaluated as resolved ÷ orders evaluated
+    (the latest evaluation counts; "resolved" is the evaluation's own answer where asked, else its
+    "satisfied")."""
+    evaluated = [o for o in orders if o.evaluation is not None]
+    return ratio(sum(1 for o in evaluated if o.evaluation.is_resolved), len(evaluated))
+
+
+def satisfaction_rate(orders):
+    """满意率 = orders whose call the township evaluated as satisfied ÷ orders evaluated (the
+    latest evaluation counts: a call made good by a rework ends satisfied, and 重办率 shows the
+    rework)."""
+    evaluated = [o for o in orders if o.evaluation is not None]
+    return ratio(sum(1 for o in evaluated if o.evaluation.satisfied), len(evaluated))
+
+
+def rework_rate(orders):
+    """重办率 = closed orders sent back for rework at least once ÷ closed orders."""
+    closed = [o for o in orders if o.closed]
+    return ratio(sum(1 for o in closed if o.reworks), len(closed))
+
+
+def reminder_rate(orders):
+    """催办率 = orders that received at least one 催办 ÷ orders dispatched."""
+    return ratio(sum(1 for o in orders if o.reminders), len(orders))
+
+
+def supervision_rate(orders):
+    """督办率 = orders that drew at least one 督办单 ÷ orders dispatched."""
+    return ratio(sum(1 for o in orders if o.supervision_orders), len(orders))
+
+
+def overdue_count(orders, now):
+    """超期件数 (red card) = orders with a step (sign-off or handling) still open past its deadline,
+    plus orders with a step done after its deadline."""
+    return sum(1 for o in orders if _steps_of(o) and any(s.late(now) for s in _steps_of(o)))
+
+
+def warning_count(orders, now):
+    """Yellow cards = orders with an open step inside its warning window (warned, not yet due)."""
+    return sum(1 for o in orders if any(s.done is None and s.warn is not None and s.warn <= now
+                                        and (s.due is None or now <= s.due) for s in _steps_of(o)))
+
+
+def _steps_of(o):
+    return [o.sign, *o.handlings]
+
+
+def average_sign_hours(orders):
+    """Average time to sign-off, in hours: from dispatch to the sign-off decision, over orders signed off."""
+    spans = [(o.sign.done - o.sign.created).total_seconds() / 3600 for o in orders if o.sign.done is not None]
+    return mean(spans) if spans else None
+
+
+def average_completion_hours(orders):
+    """Average time to completion, in hours: from dispatch to the last handling report, over
+    orders whose handlings are all reported."""
+    spans = [(o.handlings[-1].done - o.sign.created).total_seconds() / 3600 for o in orders
+             if o.handlings and all(h.done is not None for h in o.handlings)]
+    return mean(spans) if spans else None
+
+
+def average_rating(ratings):
+    values = [r for r in ratings if r is not None]
+    return mean(values) if values else None
+
+
+def platform_score(response, resolution, satisfaction, deductions=0.0, weights=None):
+    """The composite score out of 100 = 100 × (w_response × 响应率 + w_resolution × 解决率 +
+    w_satisfaction × 满意率) − deductions, floored at 0. A rate with nothing to measure (None)
+    leaves the score to the others, their weights scaled up; None when none can be measured."""
+    w = weights or DEFAULT_WEIGHTS
+    parts = [(w["response"], response), (w["resolution"], resolution), (w["satisfaction"], satisfaction)]
+    known = [(wt, r) for wt, r in parts if r is not None]
+    total = sum(wt for wt, _ in known)
+    if not known or not total:
+        return None
+    return max(0.0, 100 * sum(wt * r for wt, r in known) / total - deductions)
+
+
+def rating_score(avg_rating):
+    """A 1–5 rating average as points out of 100 (× 20)."""
+    return None if avg_rating is None else avg_rating * 20
+
+
+def department_score(platform, township_rating_avg, weights=None):
+    """部门得分 = w × the townships' evaluation (rating average × 20) + (1 − w) × the platform score,
+    w = `township_weight` (one third by default). Without ratings the platform score alone."""
+    w = (weights or DEFAULT_WEIGHTS)["township_weight"]
+    evaluation = rating_score(township_rating_avg)
+    if platform is None:
+        return evaluation
+    if evaluation is None:
+        return platform
+    return w * evaluation + (1 - w) * platform
+
+
+def invalid_call_rate(calls):
+    """无效呼叫率 = calls rejected as improper (不予受理) ÷ calls whose acceptance was decided."""
+    decided = [c for c in calls if c.decided]
+    return ratio(sum(1 for c in decided if c.status == "rejected"), len(decided))
+
+
+def township_score(rating_avg, flags, rejected, weights=None):
+    """乡镇得分 = the departments' rating of the township (average × 20) − flag deduction × flags
+    (乱呼叫 / 应呼未呼) − flag deduction × calls rejected as improper; None without ratings."""
+    w = weights or DEFAULT_WEIGHTS
+    if rating_avg is None:
+        return None
+    return max(0.0, rating_avg * 20 - w["flag_deduction"] * (flags + rejected))
+
+
+def rank(rows, weights=None):
+    """Rank units by `score` (best first; units without a score are not ranked) and mark the red
+    list (the best `list_size`) and the black list (the worst `list_size`). With few units both
+    lists shrink to a third of the ranked units each (at least one), so that no unit is on both."""
+    size = int((weights or DEFAULT_WEIGHTS)["list_size"])
+    ranked = sorted((r for r in rows if r.get("score") is not None), key=lambda r: (-r["score"], r["org"]))
+    n = min(size, max(1, len(ranked) // 3)) if len(ranked) >= 2 else 0
+    for i, r in enumerate(ranked):
+        r["rank"] = i + 1
+        r["list"] = "red" if i < n else ("black" if i >= len(ranked) - n else None)
+    for r in rows:
+        r.setdefault("rank", None)
+        r.setdefault("list", None)
+    return ranked + [r for r in rows if r.get("score") is None]
+
+
+def order_rates(orders, now):
+    """The rates of a set of orders, as a report row shows them."""
+    return {
+        "orders": len(orders),
+        "response_rate": response_rate(orders, now),
+        "resolution_rate": resolution_rate(orders),
+        "satisfaction_rate": satisfaction_rate(orders),
+        "timely_sign_rate": timely_sign_rate(orders, now),
+        "on_time_completion_rate": on_time_completion_rate(orders, now),
+        "return_rate": return_rate(orders),
+        "rework_rate": rework_rate(orders),
+        "reminder_rate": reminder_rate(orders),
+        "supervision_rate": supervision_rate(orders),
+        "overdue": overdue_count(orders, now),
+        "warnings": warning_count(orders, now),
+        "avg_sign_hours": average_sign_hours(orders),
+        "avg_completion_hours": average_completion_hours(orders),
+    }
+
+
+def department_row(org, orders, flags, now, weights=None):
+    w = weights or DEFAULT_WEIGHTS
+    row = {"org": org, **order_rates(orders, now)}
+    row["township_rating"] = average_rating(o.evaluation.rating for o in orders if o.evaluation is not None)
+    row["flags"] = flags
+    row["supervision_orders"] = sum(o.supervision_orders for o in orders)
+    deductions = w["flag_deduction"] * flags + w["order_deduction"] * row["supervision_orders"]
+    row["platform_score"] = platform_score(row["response_rate"], row["resolution_rate"], row["satisfaction_rate"],
+                                           deductions, w) if orders else None
+    row["score"] = department_score(row["platform_score"], row["township_rating"], w) if orders else None
+    return row
+
+
+def township_row(org, calls, orders, flags, weights=None):
+    """A township's row: its calls, how many were rejected, the departments' rating of it, and the
+    resolution and satisfaction of its calls (from its own evaluations)."""
+    evaluated = [c for c in calls if c.evaluation is not None]
+    rejected = sum(1 for c in calls if c.status == "rejected")
+    rating = average_rating(c.rating_received for c in calls)
+    return {
+        "org": org, "calls": len(calls), "closed": sum(1 for c in calls if c.status == "closed"),
+        "rejected": rejected, "invalid_call_rate": invalid_call_rate(calls),
+        "orders": len(orders),
+        "resolution_rate": ratio(sum(1 for c in evaluated if c.evaluation.is_resolved), len(evaluated)),
+        "satisfaction_rate": ratio(sum(1 for c in evaluated if c.evaluation.satisfied), len(evaluated)),
+        "rating_received": rating, "flags": flags,
+        "score": township_score(rating, flags, rejected, weights) if calls else None,
+    }
+
+
+# --- periods ---------------------------------------------------------------------------------
+def parse_period(text, zone):
+    """'2026' or '2026-11' → (key, label, start, end) with start/end aware datetimes in `zone`."""
+    text = (text or "").strip()
+    try:
+        if len(text) == 4:
+            y = int(text)
+            start, end = datetime(y, 1, 1, tzinfo=zone), datetime(y + 1, 1, 1, tzinfo=zone)
+            return text, f"{y}年", start, end
+        if len(text) == 7 and text[4] == "-":
+            y, m = int(text[:4]), int(text[5:])
+            start = datetime(y, m, 1, tzinfo=zone)
+            end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=zone)
+            return text, f"{y}年{m}月", start, end
+    except ValueError:
+        pass
+    raise ValueError("统计期应为年份（如 2026）或年月（如 2026-11）")
+
+
+def months_between(start, end):
+    out, d = [], start
+    while d < end:
+        out.append(f"{d.year:04d}-{d.month:02d}")
+        d = datetime(d.year + (d.month == 12), d.month % 12 + 1, 1, tzinfo=d.tzinfo)
+    return out
+
+
+# --- building the records from the database --------------------------------------------------
+BATCH = 500
+
+
+def load(start, end, zone, case_scope=None):
+    """(orders, calls, flags_by_org) for the calls raised in [start, end), read from the projection
+    (cases, tasks, flags): no engine state is read. `case_scope`: an extra WHERE on Case."""
+    from .extensions import db
+    from .models import Case, Flag, Task
+
+    conds = [Case.process_id == "call_response", Case.created_at >= start, Case.created_at < end]
+    if case_scope is not None:
+        conds.append(case_scope)
+    cases = db.session.execute(select(Case.id, Case.initiator_org, Case.status, Case.created_at)
+                               .where(and_(*conds)).order_by(Case.id)).all()
+    calls, orders = {}, {}
+    month_of = {}
+    for cid, org, status, created in cases:
+        local = created.astimezone(zone)
+        month_of[cid] = f"{local.year:04d}-{local.month:02d}"
+        calls[cid] = Call(case_id=cid, township=org, month=month_of[cid], status=status)
+    ids = list(calls)
+    tasks_by_case = {}
+    cols = (Task.id, Task.case_id, Task.element_id, Task.org_code, Task.kind, Task.subject_task_id, Task.status,
+            Task.created_at, Task.warn_at, Task.due_at, Task.completed_at, Task.result, Task.reminded_at)
+    for i in range(0, len(ids), BATCH):
+        for t in db.session.execute(select(*cols).where(Task.case_id.in_(ids[i:i + BATCH]))
+                                    .order_by(Task.case_id, Task.created_at, Task.id)).all():
+            tasks_by_case.setdefault(t.case_id, []).append(t)
+    for cid, tasks in tasks_by_case.items():
+        call = calls[cid]
+        by_id = {t.id: t for t in tasks}
+        evaluation = None
+        for t in tasks:
+            if t.status == "cancelled":
+                continue
+            if t.element_id == "accept" and t.status == "completed":
+                call.decided = call.decided or bool((t.result or {}).get("accepted")) or \
+                    not (t.result or {}).get("more_info_requested")
+            elif t.element_id == "evaluate" and t.status == "completed":
+                r = t.result or {}
+                evaluation = Evaluation(bool(r.get("satisfied")), r.get("rating"), r.get("resolved"))
+            elif t.element_id == "rate_township" and t.status == "completed":
+                call.rating_received = (t.result or {}).get("rating")
+            elif t.element_id == "sign" and t.org_code:
+                key = (cid, t.org_code)
+                o = orders.get(key)
+                if o is None:
+                    o = orders[key] = Order(case_id=cid, department=t.org_code, township=call.township,
+                                            month=call.month, sign=_step(t), closed=call.status == "closed")
+                if t.status == "completed" and (t.result or {}).get("returned"):
+                    o.returned = True
+            elif t.element_id == "handle" and t.org_code and (cid, t.org_code) in orders:
+                orders[(cid, t.org_code)].handlings.append(_step(t))
+        call.evaluation = evaluation
+        for t in tasks:
+            subject = by_id.get(t.subject_task_id) if t.subject_task_id else t
+            key = (cid, getattr(subject, "org_code", None))
+            if key not in orders:
+                continue
+            if t.kind == "order" and t.subject_task_id:
+                orders[key].supervision_orders += 1
+            elif t.kind != "order" and t.reminded_at is not None:
+                orders[key].reminders += 1
+        for o in orders.values():
+            if o.case_id == cid and o.signed:
+                o.evaluation = evaluation
+    flags = {}
+    for org, in db.session.execute(select(Flag.org_code).where(Flag.created_at >= start, Flag.created_at < end)):
+        flags[org] = flags.get(org, 0) + 1
+    return list(orders.values()), list(calls.values()), flags
+
+
+def _step(t):
+    return Step(created=t.created_at, due=t.due_at, done=t.completed_at if t.status == "completed" else None,
+                warn=t.warn_at)
+
+
+def report(period, now, zone, names, departments, townships, weights=None, case_scope=None):
+    """The whole report for a period: totals, one row per department and per township (ranked,
+    with red and black lists), and the monthly trend of the three rates.
+
+    `names` {org code: name}; `departments` / `townships` the org codes to list even without
+    records; `case_scope` restricts the calls (a user's scope)."""
+    w = dict(DEFAULT_WEIGHTS, **(weights or {}))
+    key, label, start, end = parse_period(period, zone)
+    orders, calls, flags = load(start, end, zone, case_scope)
+    by_dept, by_town_orders, by_town_calls = {}, {}, {}
+    for o in orders:
+        by_dept.setdefault(o.department, []).append(o)
+        by_town_orders.setdefault(o.township, []).append(o)
+    for c in calls:
+        by_town_calls.setdefault(c.township, []).append(c)
+    dept_rows = [department_row(org, by_dept.get(org, []), flags.get(org, 0), now, w)
+                 for org in sorted(set(departments) | set(by_dept))]
+    town_rows = [township_row(org, by_town_calls.get(org, []), by_town_orders.get(org, []), flags.get(org, 0), w)
+                 for org in sorted(set(townships) | set(by_town_calls))]
+    for r in dept_rows + town_rows:
+        r["name"] = names.get(r["org"], r["org"])
+    months = months_between(start, end)
+    trend = []
+    for m in months:
+        mo = [o for o in orders if o.month == m]
+        trend.append({"month": m, "calls": sum(1 for c in calls if c.month == m), "orders": len(mo),
+                      "response_rate": response_rate(mo, now), "resolution_rate": resolution_rate(mo),
+                      "satisfaction_rate": satisfaction_rate(mo)})
+    totals = order_rates(orders, now)
+    totals.update(calls=len(calls), rejected=sum(1 for c in calls if c.status == "rejected"),
+                  closed=sum(1 for c in calls if c.status == "closed"),
+                  open=sum(1 for c in calls if c.status == "open"),
+                  invalid_call_rate=invalid_call_rate(calls),
+                  township_rating=average_rating(o.evaluation.rating for o in orders if o.evaluation is not None),
+                  rating_received=average_rating(c.rating_received for c in calls))
+    return {"period": {"key": key, "label": label, "from": start.isoformat(), "to": end.isoformat(),
+                       "basis": "按呼叫发起时间归期"},
+            "weights": w, "totals": totals,
+            "departments": rank(dept_rows, w), "townships": rank(town_rows, w), "trend": trend}
+
+
+def previous_months(now, zone, n):
+    """The keys of the n months before `now`'s month, oldest first (for pickers)."""
+    local = now.astimezone(zone)
+    out, y, m = [], local.year, local.month
+    for _ in range(n):
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+        out.append(f"{y:04d}-{m:02d}")
+    return list(reversed(out))
+
