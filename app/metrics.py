@@ -19,6 +19,7 @@ Every rate is a fraction in [0, 1], or None when its denominator is zero (nothin
 The functions here are pure: they take records and `now` and read nothing else, so each formula
 is unit-tested on hand-made records (tests/test_metrics.py).
 """
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import mean
@@ -325,10 +326,15 @@ def township_row(org, calls, orders, flags, weights=None):
 
 
 # --- periods ---------------------------------------------------------------------------------
+PERIOD = re.compile(r"[0-9]{4}(-[0-9]{2})?")
+
+
 def parse_period(text, zone):
     """'2026' or '2026-11' → (key, label, start, end) with start/end aware datetimes in `zone`."""
     text = (text or "").strip()
     try:
+        if not PERIOD.fullmatch(text):      # ASCII digits only: int() would take "+1" or "２０２６"
+            raise ValueError(text)
         if len(text) == 4:
             y = int(text)
             start, end = datetime(y, 1, 1, tzinfo=zone), datetime(y + 1, 1, 1, tzinfo=zone)
@@ -352,76 +358,94 @@ def months_between(start, end):
 
 
 # --- building the records from the database --------------------------------------------------
-BATCH = 500
+
+
+ELEMENTS = ("accept", "sign", "handle", "evaluate", "rate_township")   # the call_response steps the metrics read
 
 
 def load(start, end, zone, case_scope=None):
     """(orders, calls, flags_by_org) for the calls raised in [start, end), read from the projection
-    (cases, tasks, flags): no engine state is read. `case_scope`: an extra WHERE on Case."""
+    (cases, tasks, flags): no engine state is read. `case_scope`: an extra WHERE on Case.
+
+    One pass over the period's tasks in case order, with the few form answers the metrics need
+    taken out of the JSON in SQL (no row's whole `result` is parsed)."""
+    from sqlalchemy import case as when, or_, type_coerce
+
     from .extensions import db
     from .models import Case, Flag, Task
+    from .models.types import UTCDateTime
 
     conds = [Case.process_id == "call_response", Case.created_at >= start, Case.created_at < end]
     if case_scope is not None:
         conds.append(case_scope)
-    cases = db.session.execute(select(Case.id, Case.initiator_org, Case.status, Case.created_at)
-                               .where(and_(*conds)).order_by(Case.id)).all()
-    calls, orders = {}, {}
-    month_of = {}
-    for cid, org, status, created in cases:
+    calls = {}
+    for cid, org, status, created in db.session.execute(
+            select(Case.id, Case.initiator_org, Case.status, Case.created_at).where(and_(*conds))):
         local = created.astimezone(zone)
-        month_of[cid] = f"{local.year:04d}-{local.month:02d}"
-        calls[cid] = Call(case_id=cid, township=org, month=month_of[cid], status=status)
-    ids = list(calls)
-    tasks_by_case = {}
-    cols = (Task.id, Task.case_id, Task.element_id, Task.org_code, Task.kind, Task.subject_task_id, Task.status,
-            Task.created_at, Task.warn_at, Task.due_at, Task.completed_at, Task.result, Task.reminded_at)
-    for i in range(0, len(ids), BATCH):
-        for t in db.session.execute(select(*cols).where(Task.case_id.in_(ids[i:i + BATCH]))
-                                    .order_by(Task.case_id, Task.created_at, Task.id)).all():
-            tasks_by_case.setdefault(t.case_id, []).append(t)
-    for cid, tasks in tasks_by_case.items():
-        call = calls[cid]
-        by_id = {t.id: t for t in tasks}
-        evaluation = None
-        for t in tasks:
-            if t.status == "cancelled":
-                continue
-            if t.element_id == "accept" and t.status == "completed":
-                call.decided = call.decided or bool((t.result or {}).get("accepted")) or \
-                    not (t.result or {}).get("more_info_requested")
-            elif t.element_id == "evaluate" and t.status == "completed":
-                r = t.result or {}
-                evaluation = Evaluation(bool(r.get("satisfied")), r.get("rating"), r.get("resolved"))
-            elif t.element_id == "rate_township" and t.status == "completed":
-                call.rating_received = (t.result or {}).get("rating")
-            elif t.element_id == "sign" and t.org_code:
-                key = (cid, t.org_code)
-                o = orders.get(key)
-                if o is None:
-                    o = orders[key] = Order(case_id=cid, department=t.org_code, township=call.township,
-                                            month=call.month, sign=_step(t), closed=call.status == "closed")
-                if t.status == "completed" and (t.result or {}).get("returned"):
-                    o.returned = True
-            elif t.element_id == "handle" and t.org_code and (cid, t.org_code) in orders:
-                orders[(cid, t.org_code)].handlings.append(_step(t))
-        call.evaluation = evaluation
-        for t in tasks:
-            subject = by_id.get(t.subject_task_id) if t.subject_task_id else t
-            key = (cid, getattr(subject, "org_code", None))
-            if key not in orders:
-                continue
-            if t.kind == "order" and t.subject_task_id:
-                orders[key].supervision_orders += 1
-            elif t.kind != "order" and t.reminded_at is not None:
-                orders[key].reminders += 1
-        for o in orders.values():
-            if o.case_id == cid and o.signed:
-                o.evaluation = evaluation
+        calls[cid] = Call(case_id=cid, township=org, month=f"{local.year:04d}-{local.month:02d}", status=status)
+    r = Task.result
+    stmt = (select(Task.id, Task.case_id, Task.element_id, Task.org_code, Task.kind, Task.subject_task_id,
+                   Task.status, Task.created_at, Task.due_at, Task.completed_at,
+                   type_coerce(when((Task.status == "ready", Task.warn_at)), UTCDateTime).label("warn_at"),
+                   Task.reminded_at.isnot(None).label("reminded"),
+                   r["returned"].as_boolean().label("returned"), r["accepted"].as_boolean().label("accepted"),
+                   r["more_info_requested"].as_boolean().label("more_info"),
+                   r["satisfied"].as_boolean().label("satisfied"), r["resolved"].as_boolean().label("resolved"),
+                   r["rating"].as_integer().label("rating"))
+            .join(Case, Case.id == Task.case_id)
+            .where(and_(*conds), Task.status != "cancelled", or_(Task.element_id.in_(ELEMENTS), Task.kind == "order"))
+            .order_by(Task.case_id, Task.created_at, Task.id))
+    orders = []
+    current, tasks = None, []
+    for t in db.session.execute(stmt.execution_options(yield_per=5000)):
+        if t.case_id != current:
+            if tasks:
+                orders.extend(_records_of_call(calls[current], tasks))
+            current, tasks = t.case_id, []
+        tasks.append(t)
+    if tasks:
+        orders.extend(_records_of_call(calls[current], tasks))
     flags = {}
     for org, in db.session.execute(select(Flag.org_code).where(Flag.created_at >= start, Flag.created_at < end)):
         flags[org] = flags.get(org, 0) + 1
-    return list(orders.values()), list(calls.values()), flags
+    return orders, list(calls.values()), flags
+
+
+def _records_of_call(call, tasks):
+    """Fill in `call` from its task rows (oldest first) and answer its orders."""
+    orders, evaluation, by_id = {}, None, {}
+    for t in tasks:
+        if t.kind == "order":
+            continue
+        by_id[t.id] = t
+        done = t.status == "completed"
+        if t.element_id == "accept" and done:
+            call.decided = call.decided or bool(t.accepted) or not t.more_info
+        elif t.element_id == "evaluate" and done:
+            evaluation = Evaluation(bool(t.satisfied), t.rating, t.resolved)
+        elif t.element_id == "rate_township" and done:
+            call.rating_received = t.rating
+        elif t.element_id == "sign" and t.org_code:
+            o = orders.get(t.org_code)
+            if o is None:
+                o = orders[t.org_code] = Order(case_id=call.case_id, department=t.org_code, township=call.township,
+                                               month=call.month, sign=_step(t), closed=call.status == "closed")
+            if done and t.returned:
+                o.returned = True
+        elif t.element_id == "handle" and t.org_code in orders:
+            orders[t.org_code].handlings.append(_step(t))
+    call.evaluation = evaluation
+    for t in tasks:
+        if t.kind == "order":
+            subject = by_id.get(t.subject_task_id)
+            if subject is not None and subject.org_code in orders:
+                orders[subject.org_code].supervision_orders += 1
+        elif t.reminded and t.org_code in orders:
+            orders[t.org_code].reminders += 1
+    for o in orders.values():
+        if o.signed:
+            o.evaluation = evaluation
+    return orders.values()
 
 
 def _step(t):
@@ -450,13 +474,6 @@ def report(period, now, zone, names, departments, townships, weights=None, case_
                  for org in sorted(set(townships) | set(by_town_calls))]
     for r in dept_rows + town_rows:
         r["name"] = names.get(r["org"], r["org"])
-    months = months_between(start, end)
-    trend = []
-    for m in months:
-        mo = [o for o in orders if o.month == m]
-        trend.append({"month": m, "calls": sum(1 for c in calls if c.month == m), "orders": len(mo),
-                      "response_rate": response_rate(mo, now), "resolution_rate": resolution_rate(mo),
-                      "satisfaction_rate": satisfaction_rate(mo)})
     totals = order_rates(orders, now)
     totals.update(calls=len(calls), rejected=sum(1 for c in calls if c.status == "rejected"),
                   closed=sum(1 for c in calls if c.status == "closed"),
@@ -467,7 +484,20 @@ def report(period, now, zone, names, departments, townships, weights=None, case_
     return {"period": {"key": key, "label": label, "from": start.isoformat(), "to": end.isoformat(),
                        "basis": "按呼叫发起时间归期"},
             "weights": w, "totals": totals,
-            "departments": rank(dept_rows, w), "townships": rank(town_rows, w), "trend": trend}
+            "departments": rank(dept_rows, w), "townships": rank(town_rows, w),
+            "trend": trend(orders, calls, months_between(start, end), now)}
+
+
+def trend(orders, calls, months, now):
+    """The calls, the orders and the three rates of each month in `months` (keys 'YYYY-MM', a
+    record in the month its call was raised), in the order given."""
+    out = []
+    for m in months:
+        mo = [o for o in orders if o.month == m]
+        out.append({"month": m, "calls": sum(1 for c in calls if c.month == m), "orders": len(mo),
+                    "response_rate": response_rate(mo, now), "resolution_rate": resolution_rate(mo),
+                    "satisfaction_rate": satisfaction_rate(mo)})
+    return out
 
 
 def previous_months(now, zone, n):
