@@ -5,7 +5,7 @@ import time
 import click
 from flask import current_app
 
-from . import audit, demo, processes
+from . import audit, demo, demo_history, processes
 from .auth import hash_password
 from .database import write_transaction
 from .extensions import db, scheduler
@@ -39,7 +39,8 @@ def register_cli(app):
 
     @group.command("setup")
     def setup():
-        """Deploy changed processes; load the demo data into an empty database when HUYING_DEMO=1."""
+        """Deploy changed processes; load the demo data into an empty database when HUYING_DEMO=1
+        (with past calls for the reports unless HUYING_DEMO_HISTORY=0)."""
         for filename, row, created, errors in processes.deploy_directory():
             if errors:
                 click.echo(f"NOT deployed: {filename} (the version in service stays)", err=True)
@@ -50,6 +51,9 @@ def register_cli(app):
         if current_app.config["HUYING_DEMO"] and demo.is_empty():
             demo.load_demo()
             click.echo("demo data loaded")
+            if current_app.config["HUYING_DEMO_HISTORY"]:
+                summary = demo_history.load_history()
+                click.echo(f"demo history loaded: {summary['calls']} calls")
 
     @group.command("add-user")
     @click.argument("username")

@@ -9,6 +9,8 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "10"))
     HUYING_DEMO = os.environ.get("HUYING_DEMO", "0") == "1"
+    # with the demo, also a year of past calls for the reports (HUYING_DEMO_HISTORY=0: none)
+    HUYING_DEMO_HISTORY = os.environ.get("HUYING_DEMO_HISTORY", "1") != "0"
     # overrides of the supervision defaults (deadline limits, ...), e.g. '{"limits": {"sign": {"normal": "PT5S"}}}'
     SUPERVISION = json.loads(os.environ.get("HUYING_SUPERVISION") or "{}")
     # the assessment's weights over app.metrics.DEFAULT_WEIGHTS, e.g. '{"township_weight": 0.5}' (an admin may change them)
@@ -34,3 +36,4 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
     HUYING_DEMO = True
+    HUYING_DEMO_HISTORY = False    # tests load demo.load_demo() and see no history

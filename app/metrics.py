@@ -5,8 +5,8 @@ the indicator names (no primary source fixed them; the client is to confirm). Th
 them to two kinds of record, built from the task projection by `load()`:
 
 * an **order** (工单): one call dispatched to one department — the department's sign-off
-  (签收, or a return 退回), its handlings (办理反馈; a rework adds one), the township's latest
-  evaluation of the call, and the reminders and supervision orders it drew;
+  (签收, or a return 退回), its handlings (办理反馈; a rework adds one), the township's first
+  evaluation of the reply, and the reminders and supervision orders it drew;
 * a **call** (呼叫): one township's call — accepted or rejected, the departments' ratings of the
   township (一呼一评).
 
@@ -79,7 +79,7 @@ class Order:
     sign: Step                       # the first sign-off (its decision and its deadline)
     returned: bool = False           # the department returned the dispatch as not its duty (退回)
     handlings: list = field(default_factory=list)   # [Step], the first handling and one per rework
-    evaluation: Evaluation | None = None            # the township's latest evaluation of the call
+    evaluation: Evaluation | None = None            # the township's first evaluation of the reply
     closed: bool = False             # the call has been closed
     reminders: int = 0               # 催办 received
     supervision_orders: int = 0      # 督办单 drawn
@@ -148,17 +148,19 @@ def on_time_completion_rate(orders, now):
 
 
 def resolution_rate(orders):
-    """解决率 = orders whose call the township evaluated as resolved ÷ orders evaluated
-    (the latest evaluation counts; "resolved" is the evaluation's own answer where asked, else its
-    "satisfied")."""
+    """解决率 = orders whose reply the township evaluated as resolved ÷ orders evaluated (the first
+    evaluation counts, see 满意率; "resolved" is the evaluation's own answer 问题是否已解决 where
+    given, else its "satisfied")."""
     evaluated = [o for o in orders if o.evaluation is not None]
     return ratio(sum(1 for o in evaluated if o.evaluation.is_resolved), len(evaluated))
 
 
 def satisfaction_rate(orders):
-    """满意率 = orders whose call the township evaluated as satisfied ÷ orders evaluated (the
-    latest evaluation counts: a call made good by a rework ends satisfied, and 重办率 shows the
-    rework)."""
+    """满意率 = orders whose reply the township evaluated as satisfied ÷ orders evaluated.
+
+    The first evaluation counts: a call closes only after a satisfied one (dissatisfaction sends it
+    back for rework), so the last evaluation is always "satisfied"; a rework answers a
+    dissatisfaction, it does not erase it."""
     evaluated = [o for o in orders if o.evaluation is not None]
     return ratio(sum(1 for o in evaluated if o.evaluation.satisfied), len(evaluated))
 
@@ -421,7 +423,7 @@ def _records_of_call(call, tasks):
         done = t.status == "completed"
         if t.element_id == "accept" and done:
             call.decided = call.decided or bool(t.accepted) or not t.more_info
-        elif t.element_id == "evaluate" and done:
+        elif t.element_id == "evaluate" and done and evaluation is None:   # the first evaluation
             evaluation = Evaluation(bool(t.satisfied), t.rating, t.resolved)
         elif t.element_id == "rate_township" and done:
             call.rating_received = t.rating

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app import metrics as m
-from helpers import accept_and_dispatch, raise_call, sign_and_handle
+from helpers import accept_and_dispatch, case_of, raise_call, sign_and_handle
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)     # a Monday, 09:00 in the county
 NOW = T0 + timedelta(days=30)
@@ -59,7 +59,7 @@ def test_on_time_completion_rate_needs_every_handling_in_time():
     assert m.on_time_completion_rate(orders, NOW) == pytest.approx(1 / 4)
 
 
-def test_resolution_and_satisfaction_use_the_latest_evaluation():
+def test_resolution_and_satisfaction_rates():
     resolved_unhappy = m.Evaluation(satisfied=False, rating=3, resolved=True)
     orders = [order(evaluation=SAT), order(evaluation=UNSAT), order(evaluation=resolved_unhappy), order()]
     assert m.resolution_rate(orders) == pytest.approx(2 / 3)      # SAT (resolved = satisfied) and the explicit one
@@ -213,3 +213,19 @@ def test_admin_changes_the_weights(users):
     assert users["supervisor"].get("/reports").json["weights"]["township_weight"] == 0.5
     events = users["admin"].get("/audit/export?format=jsonl").get_data(as_text=True)
     assert '"settings_changed"' in events and "考核权重" in events
+
+
+def test_the_first_evaluation_counts_and_resolved_is_asked_apart(users):
+    a = raise_call(users)
+    accept_and_dispatch(users, a, co=())
+    sign_and_handle(users, a, departments=("dept_zf",))
+    users["center"].complete(users["center"].task(a, "审核办结"), {"approved": True})
+    users["town_a"].complete(users["town_a"].task(a, "评价"),
+                             {"satisfied": False, "resolved": True, "rating": 2, "comment": "处置慢，摊点仍有回潮"})
+    users["dept_zf"].complete(users["dept_zf"].task(a, "办理反馈"), {"result": "再次联合执法，设立临时便民市场"})
+    _close(users, a, satisfied=True, rating=5)
+    assert case_of(users["center"], a)["status"] == "closed"
+    stats = users["dept_zf"].get("/stats").json
+    assert stats["satisfaction_rate"] == 0.0        # the first verdict: not satisfied
+    assert stats["resolution_rate"] == 1.0          # but resolved, as the township answered
+    assert stats["rework_rate"] == 1.0 and stats["township_rating"] == 2
