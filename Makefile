@@ -17,10 +17,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
-# The bpmn-js bundles (app/static/dist/, git-ignored) are built from the npm registry: the viewer
-# diagram.js, the analysts' modeler.js and their CSS and palette font. One `npm run build` makes all
-# of them; make asks for each, but once one is built the others are up to date.
-BUNDLES  := app/static/dist/diagram.js app/static/dist/modeler.js
+# The browser bundles (app/static/dist/, git-ignored) are built from the npm registry: the bpmn-js
+# viewer diagram.js, the analysts' modeler.js and their CSS and palette font, and the report page's
+# Chart.js charts reports.js. One `npm run build` makes all of them; make asks for each, but once
+# one is built the others are up to date.
+BUNDLES  := app/static/dist/diagram.js app/static/dist/modeler.js app/static/dist/reports.js
 FRONTEND := frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*.js frontend/src/*.json)
 
 $(BUNDLES): $(FRONTEND)

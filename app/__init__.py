@@ -40,14 +40,21 @@ def create_app(config=None):
     from . import deadlines, duty_list  # noqa: F401 - register the functions processes call
     from .api import register_api
     from .web import web_bp
+    from .web.audit import audit_bp
     from .web.duty_list import duty_list_bp
     from .web.modeller import modeller_bp
+    from .web.reports import reports_bp
     from .web.supervision import supervision_bp
     register_api(app)
     app.register_blueprint(web_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(supervision_bp)
     app.register_blueprint(duty_list_bp)
     app.register_blueprint(modeller_bp)
+    app.register_blueprint(reports_bp)
+
+    from .audit import record_refusals
+    record_refusals(app)
 
     from .cli import register_cli
     register_cli(app)

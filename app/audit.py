@@ -2,20 +2,25 @@
 
 Each event gets the next sequence number and a SHA-256 over the previous event's hash and its own
 canonical content, so that an event altered, removed or slipped in directly in the database
-breaks the chain at that point (`verify`). Writers take the chain's head row with
-SELECT ... FOR UPDATE when they flush their events (SQLite's BEGIN IMMEDIATE already serialises),
-so concurrent transactions extend one chain."""
+breaks the chain at that point (`verify`, or `verify_case` for one case's events). Writers take
+the chain's head row with SELECT ... FOR UPDATE when they flush their events (SQLite's BEGIN
+IMMEDIATE already serialises), so concurrent transactions extend one chain.
+
+Refused requests go on record too (`record_refusals`)."""
 import hashlib
 import itertools
 import json
 from datetime import timezone
+from types import SimpleNamespace
 
-from flask import has_request_context, request
-from sqlalchemy import event, select
+from flask import current_app, g, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
+from .database import write_transaction
 from .extensions import db
-from .models import AuditEvent, AuditHead
+from .models import AuditEvent, AuditHead, Case
 from .models.types import utcnow
 from .timefmt import iso
 
@@ -88,7 +93,7 @@ def _forget_head(session, transaction):
 def verify(batch=2000):
     """{ok, events_checked, first_bad_event?}: walk the chain in order, recomputing every hash."""
     expected_prev, expected_seq, checked, last = GENESIS, 1, 0, 0
-    unchained = db.session.execute(select(AuditEvent.id).where(AuditEvent.seq.is_(None))
+    unchained = db.session.execute(select(AuditEvent.id).where(or_(AuditEvent.seq.is_(None), AuditEvent.seq < 1))
                                    .order_by(AuditEvent.id).limit(1)).scalar()
     while True:
         rows = db.session.execute(select(AuditEvent).where(AuditEvent.seq > last)
@@ -119,6 +124,42 @@ def verify(batch=2000):
     return {"ok": True, "events_checked": checked}
 
 
+def verify_case(case_id, batch=500):
+    """{ok, events_checked, first_bad_event?} for one case's events, in chain order: each one's hash
+    recomputed over its content, and its link checked against the hash of the event before it in
+    the chain (whichever case that one belongs to). An event of the case removed is found when the
+    case's next event is the one after it; `verify` walks the whole chain."""
+    checked, last = 0, 0
+    while True:
+        rows = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.seq > last)
+                                  .order_by(AuditEvent.seq).limit(batch)).scalars().all()
+        before = {e.seq - 1 for e in rows if e.seq > 1}
+        hashes = dict(db.session.execute(select(AuditEvent.seq, AuditEvent.hash)
+                                         .where(AuditEvent.seq.in_(before))).all()) if before else {}
+        hashes[0] = GENESIS
+        for e in rows:
+            checked += 1
+            expected_prev = hashes.get(e.seq - 1)
+            problem = None
+            if expected_prev is None:
+                problem = f"链中前一事件（序号 {e.seq - 1}）缺失（被删除）"
+            elif e.prev_hash != expected_prev:
+                problem = "与前一事件的链接不符（前一事件被删除或替换）"
+            elif chain_hash(e.prev_hash, e) != e.hash:
+                problem = "内容与其哈希不符（被修改）"
+            if problem:
+                return _bad(checked, e, problem)
+        if len(rows) < batch:
+            break
+        last = rows[-1].seq
+    unchained = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id,
+                                                            or_(AuditEvent.seq.is_(None), AuditEvent.seq < 1))
+                                   .order_by(AuditEvent.id).limit(1)).scalar()
+    if unchained is not None:
+        return _bad(checked, unchained, "不在哈希链中的事件（被直接插入）")
+    return {"ok": True, "events_checked": checked}
+
+
 def _bad(checked, e, reason):
     return {"ok": False, "events_checked": checked,
             "first_bad_event": {"id": e.id, "seq": e.seq, "at": iso(e.at), "action": e.action, "reason": reason}}
@@ -128,3 +169,45 @@ def event_to_dict(e):
     return {"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action, "case_id": e.case_id,
             "task": e.task_name, "task_id": e.task_id, "org": e.org_code, "ip": e.ip,
             "before": e.before, "after": e.after, "detail": e.detail, "seq": e.seq, "hash": e.hash}
+
+
+# --- refused requests -------------------------------------------------------------------------
+def record_refusals(app):
+    """Put every refused request on record as `permission_refused`: each 403 the web or the API
+    answers, and each request the scope refused a case or task that exists (`scope.refuse`), which
+    is answered 404 as if it did not (or, on a browser form, with a message and a redirect)."""
+    app.after_request(_record_refusal)
+
+
+def _record_refusal(response):
+    refused = g.get("refused")
+    if response.status_code != 403 and not (refused and response.status_code >= 300):
+        return response
+    try:
+        actor = _requester()
+        db.session.rollback()       # whatever the refused request left uncommitted is dropped
+        case_id = refused["case_id"] if refused else _case_of_url()
+        task = SimpleNamespace(id=refused["task_id"], name=refused["task_name"]) if refused else None
+        with write_transaction():
+            record("permission_refused", actor, case_id, task=task,
+                   detail=f"{request.method} {request.full_path.rstrip('?')}"[:1000],
+                   after={"status": response.status_code})
+    except Exception:  # noqa: BLE001 - the refusal stands even when its record cannot be written
+        current_app.logger.exception("could not record a refused request")
+    return response
+
+
+def _requester():
+    """The username of the API's bearer or the browser's session, else `-`."""
+    user = g.get("user")
+    if user is None and current_user.is_authenticated:
+        user = current_user
+    return user.username if user is not None else "-"
+
+
+def _case_of_url():
+    """The case a refused URL names, when it exists."""
+    case_id = (request.view_args or {}).get("case_id")
+    if isinstance(case_id, int) and db.session.get(Case, case_id) is not None:
+        return case_id
+    return None

@@ -33,6 +33,12 @@ def authenticate(username, password):
     return user if ok else None
 
 
+def sign_out(user):
+    """A browser session ends on record (an API token simply expires)."""
+    with write_transaction():
+        audit.record("logout", user.username, org_code=user.org_code)
+
+
 def _serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="huying-api-token")
 

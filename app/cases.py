@@ -65,7 +65,10 @@ def check_form(schema, data):
 # --- reading ----------------------------------------------------------------------------------
 def get_case(user, case_id):
     case = db.session.get(Case, case_id)
-    if case is None or not scope.can_see_case(user, case_id):
+    if case is not None and not scope.can_see_case(user, case_id):
+        scope.refuse(case_id)
+        case = None
+    if case is None:
         raise NotFound("案件不存在或无权查看")
     return case
 
@@ -82,7 +85,10 @@ def _task_row(task_id):
 def get_task(user, task_id):
     """The task if `user` may see it: addressed to them, or part of a case they may see."""
     task = _task_row(task_id)
-    if task is None or not (scope.may_act_on(user, task) or scope.can_see_case(user, task.case_id)):
+    if task is not None and not (scope.may_act_on(user, task) or scope.can_see_case(user, task.case_id)):
+        scope.refuse(task.case_id, task)
+        task = None
+    if task is None:
         raise NotFound("任务不存在或无权查看")
     return task
 
@@ -277,6 +283,7 @@ def _lock_for_action(user, task_id):
     if task is None:
         raise NotFound("任务不存在")
     if not scope.may_act_on(user, task):
+        scope.refuse(task.case_id, task)
         if scope.can_see_case(user, task.case_id):
             raise Forbidden("此任务不属于您的岗位或单位")
         raise NotFound("任务不存在")

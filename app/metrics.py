@@ -34,7 +34,9 @@ DEFAULT_WEIGHTS = {
     "township_weight": 1 / 3,
     "flag_deduction": 2.0,      # points off per supervisor's flag on the unit (呼叫不响应 / 响应不作为, 乱呼叫 / 应呼未呼)
     "order_deduction": 1.0,     # points off per supervision order (督办单) the department drew
+    "invalid_call_deduction": 2.0,   # points off a township per call rejected as improper (不予受理)
     "list_size": 5,             # red list: the best n; black list: the worst n (never overlapping)
+    "min_volume": 3,            # a unit with fewer orders (departments) or calls (townships) is not ranked
 }
 
 
@@ -166,8 +168,9 @@ def satisfaction_rate(orders):
 
 
 def rework_rate(orders):
-    """重办率 = closed orders sent back for rework at least once ÷ closed orders."""
-    closed = [o for o in orders if o.closed]
+    """重办率 = closed orders sent back for rework at least once ÷ closed orders (a returned
+    dispatch is not the department's order to rework and is left out)."""
+    closed = [o for o in orders if o.closed and not o.returned]
     return ratio(sum(1 for o in closed if o.reworks), len(closed))
 
 
@@ -254,27 +257,36 @@ def invalid_call_rate(calls):
 
 def township_score(rating_avg, flags, rejected, weights=None):
     """乡镇得分 = the departments' rating of the township (average × 20) − flag deduction × flags
-    (乱呼叫 / 应呼未呼) − flag deduction × calls rejected as improper; None without ratings."""
+    (乱呼叫 / 应呼未呼) − invalid-call deduction × calls rejected as improper; None without ratings."""
     w = weights or DEFAULT_WEIGHTS
     if rating_avg is None:
         return None
-    return max(0.0, rating_avg * 20 - w["flag_deduction"] * (flags + rejected))
+    return max(0.0, rating_avg * 20 - w["flag_deduction"] * flags - w["invalid_call_deduction"] * rejected)
 
 
-def rank(rows, weights=None):
-    """Rank units by `score` (best first; units without a score are not ranked) and mark the red
-    list (the best `list_size`) and the black list (the worst `list_size`). With few units both
-    lists shrink to a third of the ranked units each (at least one), so that no unit is on both."""
-    size = int((weights or DEFAULT_WEIGHTS)["list_size"])
-    ranked = sorted((r for r in rows if r.get("score") is not None), key=lambda r: (-r["score"], r["org"]))
+def rank(rows, weights=None, volume="orders"):
+    """Rank units by `score`, best first, equal scores sharing a rank (1, 2, 2, 4). Units without
+    a score, or with fewer than `min_volume` records (`volume`: orders or calls), are not ranked.
+    The red list (红榜) is the units ranked within the best `list_size`, the black list (黑榜)
+    those within the worst `list_size`; with few units each list shrinks to a third of the ranked
+    units (at least one), a tie at a list's edge joins the list, and no unit is on both."""
+    w = weights or DEFAULT_WEIGHTS
+    size, least = int(w["list_size"]), int(w["min_volume"])
+    ranked = sorted((r for r in rows if r.get("score") is not None and (r.get(volume) or 0) >= least),
+                    key=lambda r: (-r["score"], r["org"]))
     n = min(size, max(1, len(ranked) // 3)) if len(ranked) >= 2 else 0
-    for i, r in enumerate(ranked):
-        r["rank"] = i + 1
-        r["list"] = "red" if i < n else ("black" if i >= len(ranked) - n else None)
+    scores = [r["score"] for r in ranked]
+    for r in ranked:
+        r["rank"] = scores.index(r["score"]) + 1
+        from_bottom = sum(1 for x in scores if x < r["score"]) + 1     # 1 = the worst, ties shared
+        r["list"] = "red" if r["rank"] <= n else ("black" if from_bottom <= n else None)
+    if ranked and ranked[0]["score"] == ranked[-1]["score"]:
+        for r in ranked:          # all equal: nobody is better or worse than another
+            r["list"] = None
     for r in rows:
         r.setdefault("rank", None)
         r.setdefault("list", None)
-    return ranked + [r for r in rows if r.get("score") is None]
+    return ranked + [r for r in rows if r.get("rank") is None]
 
 
 def order_rates(orders, now):
@@ -486,7 +498,7 @@ def report(period, now, zone, names, departments, townships, weights=None, case_
     return {"period": {"key": key, "label": label, "from": start.isoformat(), "to": end.isoformat(),
                        "basis": "按呼叫发起时间归期"},
             "weights": w, "totals": totals,
-            "departments": rank(dept_rows, w), "townships": rank(town_rows, w),
+            "departments": rank(dept_rows, w, "orders"), "townships": rank(town_rows, w, "calls"),
             "trend": trend(orders, calls, months_between(start, end), now)}
 
 

@@ -17,7 +17,7 @@ from .timefmt import local_zone
 
 REPORT_ROLES = ("supervisor", "leader", "center", "admin")
 WEIGHT_KEYS = ("response", "resolution", "satisfaction", "township_weight", "flag_deduction", "order_deduction",
-               "list_size")
+               "invalid_call_deduction", "list_size", "min_volume")
 
 
 def weights():
@@ -42,7 +42,9 @@ def check_weights(value):
             errors[k] = "应为数字"
         elif k == "list_size" and (v != int(v) or not 1 <= v <= 50):
             errors[k] = "应为 1–50 的整数"
-        elif k in ("flag_deduction", "order_deduction") and not 0 <= v <= 100:
+        elif k == "min_volume" and (v != int(v) or not 0 <= v <= 1000):
+            errors[k] = "应为 0–1000 的整数"
+        elif k in ("flag_deduction", "order_deduction", "invalid_call_deduction") and not 0 <= v <= 100:
             errors[k] = "应在 0–100 之间"
         elif k in ("response", "resolution", "satisfaction", "township_weight") and not 0 <= v <= 1:
             errors[k] = "应在 0–1 之间"
@@ -91,6 +93,22 @@ def county_report(user, period, now=None):
     return metrics.report(period, now or utcnow(), local_zone(), orgs.org_names(),
                           [u.code for u in orgs.org_units("department")],
                           [u.code for u in orgs.org_units("township")], weights())
+
+
+def trend(user, end_period, months=12, now=None):
+    """The three rates month by month over the `months` months that end with `end_period` (a
+    month '2026-11', or a year '2026' ending in its December): the report page's trend."""
+    if not may_see_reports(user):
+        raise Forbidden("只有督查室、县领导、响应中心和管理员可以查看考核报表")
+    zone = local_zone()
+    try:
+        end = metrics.parse_period(end_period, zone)[3]
+        window = metrics.previous_months(end, zone, months)
+        start = metrics.parse_period(window[0], zone)[2]
+    except ValueError as e:
+        raise Invalid(str(e), {"period": str(e)}) from None
+    orders, calls, _flags = metrics.load(start, end, zone)
+    return metrics.trend(orders, calls, window, now or utcnow())
 
 
 def stats(user, period=None, now=None):

@@ -4,7 +4,9 @@ A township sees the calls it raised; a department sees the cases dispatched to i
 whose role has a task open to the whole role sees that case; the centre, the supervisor, the
 analyst and the admin see all. Raising a case and receiving a task both record the unit (or,
 for a task open to a whole role, the role) in `case_participants`, which these filters read.
+A request refused a case or task that exists is noted (`refuse`) for the audit trail.
 """
+from flask import g, has_request_context
 from sqlalchemy import exists, false, or_, select, true
 
 from .extensions import db
@@ -43,3 +45,10 @@ def can_see_case(user, case_id):
 def may_act_on(user, task):
     """Whether the task is addressed to `user` by role and org unit (claims aside)."""
     return task.role in user.roles and (task.org_code is None or task.org_code == user.org_code)
+
+
+def refuse(case_id, task=None):
+    """Note that this request is refused a case (or a task of it) that exists, however the refusal
+    is answered (404 as if it did not exist, 403), so that it goes on record (audit.record_refusals)."""
+    if has_request_context():
+        g.refused = {"case_id": case_id, "task_id": getattr(task, "id", None), "task_name": getattr(task, "name", None)}

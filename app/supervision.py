@@ -18,7 +18,7 @@ from .database import lock_case, write_transaction
 from .extensions import db
 from .models import Case, ExtensionRequest, Flag, Task, queue_of
 from .models.types import utcnow
-from .scope import may_act_on
+from .scope import may_act_on, refuse
 
 ORDER_FORM = "supervision_order.schema.json"
 ORDER_TITLES = {"order": "督办单", "listed": "挂牌督办", "problem": "问题工单督办"}
@@ -78,6 +78,7 @@ class SupervisionError(CaseError):
 def request_extension(user, task, days, reason):
     """A department asks for more working days on its task, before the deadline."""
     if not may_act_on(user, task) or task.kind != "engine":
+        refuse(task.case_id, task)
         raise SupervisionError(403, "forbidden", "只能为本单位的待办任务申请延期")
     errors = {}
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:

@@ -6,6 +6,10 @@
    filled in bulk, then the same server answers GET /tasks, /cases and /supervision/stuck.
 3. Bytes stored for a closed call (two departments, one rework): the case row and its rows in
    the other tables.
+4. The audit export with 100,000 more events: they are appended to the hash chain in bulk (chained
+   as the app chains them, so the chain stays intact), then the same server exports the whole trail
+   as CSV, JSON Lines and XLSX (events, bytes, seconds, and how much the server process's peak
+   resident memory grew: it stays flat however long the trail) and verifies the chain.
 Never part of `make test`; nothing here asserts a time.
 """
 import http.client
@@ -25,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 N_LIFECYCLES = int(os.environ.get("BENCH_CASES", "40"))
 N_OPEN = int(os.environ.get("BENCH_OPEN_CASES", "100000"))
 QUERY_REPEATS = int(os.environ.get("BENCH_QUERY_REPEATS", "60"))
+N_AUDIT = int(os.environ.get("BENCH_AUDIT_EVENTS", "100000"))
 
 
 def free_port():
@@ -216,6 +221,101 @@ def fill_open_cases(db_path, n):
     return len(tasks)
 
 
+def fill_audit_events(db_path, n):
+    """n events appended to the audit hash chain in bulk, each hashed over the previous hash and its
+    canonical content as app.audit does, the chain's head moved to the last (writers locked out)."""
+    import sqlite3
+    from types import SimpleNamespace
+    sys.path.insert(0, str(ROOT))
+    from app.audit import chain_hash
+    con = sqlite3.connect(db_path, isolation_level=None, timeout=60)
+    con.execute("BEGIN IMMEDIATE")
+    seq, prev = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    case_ids = [r[0] for r in con.execute("SELECT id FROM cases ORDER BY id LIMIT 5000")]
+    kinds = [
+        ("task_ready", "办理反馈", None, {"role": "department", "org": "D01"}, None),
+        ("task_claimed", "办理反馈", {"assignee": None}, {"assignee": "dept_zf"}, None),
+        ("task_completed", "办理反馈", {"result": None}, {"result": "已联合执法，设立临时便民市场，实行路长制。"}, None),
+        ("reminder", "签收", None, None, "签收提醒：签收（综合行政执法局） 即将到期，已催办"),
+    ]
+    start = datetime.now(timezone.utc) - timedelta(days=60)
+    rows = []
+    for i in range(n):
+        action, task_name, before, after, detail = kinds[i % len(kinds)]
+        seq += 1
+        e = SimpleNamespace(seq=seq, at=start + timedelta(seconds=i * 50), actor="dept_zf", action=action,
+                            case_id=case_ids[i % len(case_ids)], task_id=f"bench-task-{i // 4}", task_name=task_name,
+                            org_code="D01", ip="10.12.0.7", before=before, after=after, detail=detail)
+        e.hash = chain_hash(prev, e)
+        rows.append((e.at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f"), e.actor, action, e.case_id, e.task_id,
+                     task_name, e.org_code, e.ip, json.dumps(before) if before is not None else None,
+                     json.dumps(after) if after is not None else None, detail, seq, prev, e.hash))
+        prev = e.hash
+    con.executemany("INSERT INTO audit_events (at, actor, action, case_id, task_id, task_name, org_code, ip, before,"
+                    " after, detail, seq, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    con.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+    con.execute("COMMIT")
+    con.close()
+
+
+class PeakRss:
+    """How far a process's resident memory rose above where it was, while watched: the kernel's
+    high-water mark, reset first (/proc/<pid>/clear_refs), or else VmRSS sampled every 10 ms."""
+
+    def __init__(self, pid):
+        self.pid, self.samples, self.stop = pid, [], None
+
+    def _kb(self, field):
+        with open(f"/proc/{self.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+    def __enter__(self):
+        import threading
+        self.start_kb = self._kb("VmRSS")
+        try:
+            with open(f"/proc/{self.pid}/clear_refs", "w") as f:
+                f.write("5")
+            self.hwm = True
+        except OSError:
+            self.hwm = False
+            self.stop = threading.Event()
+
+            def sample():
+                while not self.stop.wait(0.01):
+                    self.samples.append(self._kb("VmRSS"))
+            self.thread = threading.Thread(target=sample, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.hwm:
+            self.peak_kb = self._kb("VmHWM")
+        else:
+            self.stop.set()
+            self.thread.join()
+            self.peak_kb = max(self.samples + [self._kb("VmRSS")])
+        self.growth_mb = max(0, self.peak_kb - self.start_kb) / 1024
+
+
+def export_audit(port, token, fmt, pid):
+    """(events, bytes, seconds, peak RSS growth in MB) of GET /audit/export?format=fmt, whole trail."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+    with PeakRss(pid) as rss:
+        t0 = time.perf_counter()
+        conn.request("GET", f"/api/v1/audit/export?format={fmt}", headers={"Authorization": "Bearer " + token})
+        r = conn.getresponse()
+        assert r.status == 200, r.read()[:500]
+        size = 0
+        while True:
+            chunk = r.read(256 * 1024)
+            if not chunk:
+                break
+            size += len(chunk)
+        seconds = time.perf_counter() - t0
+    conn.close()
+    return int(r.getheader("X-Total-Count")), size, seconds, rss.growth_mb
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="huying-bench-")
     db_path = os.path.join(tmp, "bench.db")
@@ -249,6 +349,14 @@ def main():
                 assert status == 200, body
                 samples.append(ms)
             rows.append((label, len(samples), statistics.median(samples), pct(samples, 95)))
+        fill_audit_events(db_path, N_AUDIT)
+        for fmt in ("csv", "jsonl", "xlsx"):
+            events, n_bytes, seconds, growth = export_audit(port, users["supervisor"].token, fmt, proc.pid)
+            rows.append((f"audit export, {fmt}, whole trail (s)", events, seconds, None,
+                         f"{n_bytes / 1e6:.1f} MB; server peak RSS +{growth:.1f} MB"))
+        ms, status, result = users["supervisor"].timed("GET", "/audit/verify")
+        assert status == 200 and result["ok"], result
+        rows.append(("audit chain verified, whole trail (s)", result["events_checked"], ms / 1000, None))
     finally:
         proc.terminate()
         proc.wait(10)
@@ -256,8 +364,10 @@ def main():
     print(f"\nHuying bench — {datetime.now().isoformat(timespec='minutes')}, {os.cpu_count()} cores, "
           f"{N_OPEN:,} open cases ({n_tasks:,} ready tasks) for the queries\n")
     print(f"{'measure':44} {'n':>6} {'median':>9} {'p95':>9}")
-    for label, n, med, p95 in rows:
-        print(f"{label:44} {n:>6} {med:>9.2f} {p95:>9.2f}")
+    for label, n, med, p95, *note in rows:
+        p95 = f"{p95:>9.2f}" if p95 is not None else " " * 9
+        print(f"{label:44} {n:>6} {med:>9.2f} {p95}" + (f"  {note[0]}" if note else ""))
+    print(f"(audit rows: n = events, of which {N_AUDIT:,} appended in bulk; the median column = seconds of one request)")
     print(f"\nscheduler sweep over {N_OPEN:,} open cases with 100 due: {fired} cases fired in {sweep_ms:.0f} ms "
           f"({sweep_ms / max(fired, 1):.1f} ms a case, each with two departments' reminders and supervision orders); "
           f"the next sweep, nothing due: {idle_ms:.1f} ms")

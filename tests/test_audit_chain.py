@@ -1,6 +1,7 @@
 """The audit trail is tamper-evident: a change made directly in the database is found and named."""
 from sqlalchemy import text
 
+from app import audit
 from app.extensions import db
 from helpers import accept_and_dispatch, raise_call, sign_and_handle
 
@@ -69,3 +70,47 @@ def test_the_last_event_removed_is_found(app, users):
         db.session.execute(text("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)"))
         db.session.commit()
     assert "链尾" in users["admin"].get("/audit/verify").json["first_bad_event"]["reason"]
+
+
+def test_a_cases_events_are_checked_against_the_chain(app, users):
+    case_id = lifecycle(users)
+    raise_call(users, township="town_b")
+    with app.app_context():
+        n = db.session.execute(text("SELECT count(*) FROM audit_events WHERE case_id = :c"), {"c": case_id}).scalar()
+        assert audit.verify_case(case_id) == {"ok": True, "events_checked": n}
+        assert audit.verify_case(999999) == {"ok": True, "events_checked": 0}
+
+
+def test_verify_case_names_an_event_altered_in_the_database(app, users):
+    case_id = lifecycle(users)
+    other = raise_call(users, township="town_b")
+    event_id, seq = middle_event(app, case_id)
+    with app.app_context():
+        db.session.execute(text("UPDATE audit_events SET after = '{\"returned\": true}' WHERE id = :i"), {"i": event_id})
+        db.session.commit()
+        result = audit.verify_case(case_id)
+        assert result["ok"] is False and result["first_bad_event"]["id"] == event_id
+        assert result["first_bad_event"]["seq"] == seq and "被修改" in result["first_bad_event"]["reason"]
+        assert audit.verify_case(other)["ok"] is True          # another case's file is not affected
+
+
+def test_verify_case_finds_a_relinked_event_and_one_outside_the_chain(app, users):
+    case_id = lifecycle(users)
+    event_id, seq = middle_event(app, case_id)
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": seq - 1})
+        db.session.commit()
+        bad = audit.verify_case(case_id)["first_bad_event"]
+        assert bad["id"] == event_id and "被删除" in bad["reason"]
+    case_id = raise_call(users, township="town_b")
+    with app.app_context():
+        db.session.execute(text("INSERT INTO audit_events (at, actor, action, case_id, detail) "
+                                "VALUES (CURRENT_TIMESTAMP, 'center', 'task_completed', :c, '补记')"), {"c": case_id})
+        db.session.commit()
+        assert "直接插入" in audit.verify_case(case_id)["first_bad_event"]["reason"]
+    case_id = raise_call(users, township="town_c")
+    with app.app_context():
+        db.session.execute(text("INSERT INTO audit_events (at, actor, action, case_id, seq, prev_hash, hash) VALUES "
+                                "(CURRENT_TIMESTAMP, 'center', 'task_completed', :c, 0, :h, :h)"), {"c": case_id, "h": "0" * 64})
+        db.session.commit()
+        assert "直接插入" in audit.verify_case(case_id)["first_bad_event"]["reason"]

@@ -70,7 +70,8 @@ def test_resolution_and_satisfaction_rates():
 def test_rework_rate_is_over_closed_orders():
     orders = [order(handlings=((1 * D, 5 * D), (3 * D, 8 * D))),   # closed, reworked once
               order(), order(),                                       # closed, no rework
-              order(handlings=((1 * D, 5 * D), (2 * D, 8 * D)), closed=False)]   # reworked but still open
+              order(handlings=((1 * D, 5 * D), (2 * D, 8 * D)), closed=False),   # reworked but still open
+              order(returned=True)]                                   # returned: not the department's to rework
     assert m.rework_rate(orders) == pytest.approx(1 / 3)
 
 
@@ -132,19 +133,30 @@ def test_township_row_and_invalid_call_rate():
     assert row["invalid_call_rate"] == pytest.approx(1 / 3)
     assert row["rating_received"] == pytest.approx(3.0)
     assert row["satisfaction_rate"] == pytest.approx(0.5)
-    assert row["score"] == pytest.approx(3.0 * 20 - 2.0 * 2)     # one flag and one rejected call
+    assert row["score"] == pytest.approx(3.0 * 20 - 2.0 - 2.0)     # one flag and one rejected call
 
 
 def test_ranking_marks_red_and_black_lists_without_overlap():
-    rows = [{"org": f"D{i:02d}", "score": s} for i, s in enumerate([70, 90, 50, 80, 60, 85], 1)] + \
-           [{"org": "D99", "score": None}]
+    rows = [{"org": f"D{i:02d}", "score": s, "orders": 5} for i, s in enumerate([70, 90, 50, 80, 60, 85], 1)] + \
+           [{"org": "D99", "score": None, "orders": 0}, {"org": "D98", "score": 99, "orders": 2}]
     ranked = m.rank(rows)
     assert [r["org"] for r in ranked[:6]] == ["D02", "D06", "D04", "D01", "D05", "D03"]
-    assert [r["list"] for r in ranked] == ["red", "red", None, None, "black", "black", None]
-    assert ranked[-1]["rank"] is None
-    three = m.rank([{"org": "A", "score": 1}, {"org": "B", "score": 3}, {"org": "C", "score": 2}])
+    assert [r["list"] for r in ranked] == ["red", "red", None, None, "black", "black", None, None]
+    assert {r["org"] for r in ranked if r["rank"] is None} == {"D99", "D98"}   # no score; too few orders
+    three = m.rank([{"org": "A", "score": 1, "orders": 3}, {"org": "B", "score": 3, "orders": 3},
+                    {"org": "C", "score": 2, "orders": 3}])
     assert [(r["org"], r["list"]) for r in three] == [("B", "red"), ("C", None), ("A", "black")]
-    assert m.rank([{"org": "A", "score": 1}])[0]["list"] is None     # alone: on no list
+    assert m.rank([{"org": "A", "score": 1, "orders": 9}])[0]["list"] is None     # alone: on no list
+
+
+def test_equal_scores_share_a_rank_and_a_list():
+    rows = [{"org": o, "score": s, "calls": 4} for o, s in [("A", 90), ("B", 90), ("C", 70), ("D", 60), ("E", 60),
+                                                           ("F", 50)]]
+    ranked = m.rank(rows, volume="calls")
+    assert [(r["org"], r["rank"], r["list"]) for r in ranked] == [
+        ("A", 1, "red"), ("B", 1, "red"), ("C", 3, None), ("D", 4, "black"), ("E", 4, "black"), ("F", 6, "black")]
+    same = m.rank([{"org": o, "score": 100, "orders": 3} for o in "XYZ"])
+    assert [(r["rank"], r["list"]) for r in same] == [(1, None)] * 3
 
 
 def test_periods():
@@ -193,7 +205,12 @@ def test_stats_and_report_after_calls(users):
     rows = {r["org"]: r for r in report["departments"]}
     assert rows["D01"]["orders"] == 2 and rows["D02"]["orders"] == 1 and rows["D03"]["orders"] == 0
     assert rows["D02"]["satisfaction_rate"] == pytest.approx(1.0) and rows["D03"]["score"] is None
-    assert {r["list"] for r in report["departments"]} >= {"red", "black"}
+    assert all(r["rank"] is None for r in report["departments"])        # fewer than 3 orders each: not ranked
+    assert users["admin"].put("/reports/weights", json={"min_volume": 1}).status_code == 200
+    ranked = {r["org"]: r for r in users["supervisor"].get("/reports").json["departments"]}
+    # both answered in time and satisfied the township: equal scores share first place, and neither is on a list
+    assert (ranked["D01"]["rank"], ranked["D02"]["rank"], ranked["D03"]["rank"]) == (1, 1, None)
+    assert ranked["D01"]["score"] == ranked["D02"]["score"] and ranked["D01"]["list"] is None
     towns = {r["org"]: r for r in report["townships"]}
     assert towns["T01"]["calls"] == 2 and towns["T01"]["rejected"] == 1
     assert towns["T01"]["invalid_call_rate"] == pytest.approx(0.5) and towns["T01"]["rating_received"] == 4

@@ -1,4 +1,5 @@
 """marshmallow schemas of the JSON API: they validate input and describe the OpenAPI document."""
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, fields, validate
@@ -164,11 +165,16 @@ class AuditEvent(Base):
     hash = fields.String(allow_none=True)
 
 
+# times the database converts to UTC without overflowing
+AUDIT_TIMES = validate.Range(min=datetime(1900, 1, 1, tzinfo=timezone.utc), max=datetime(9000, 1, 1, tzinfo=timezone.utc),
+                             error="时间超出范围")
+
+
 class AuditQuery(Base):
-    format = fields.String(load_default="jsonl", validate=validate.OneOf(["csv", "jsonl"]))
+    format = fields.String(load_default="jsonl", validate=validate.OneOf(["csv", "jsonl", "xlsx"]))
     case_id = IdArg()
-    from_ = fields.AwareDateTime(data_key="from", default_timezone=ZoneInfo("Asia/Shanghai"))
-    to = fields.AwareDateTime(default_timezone=ZoneInfo("Asia/Shanghai"))
+    from_ = fields.AwareDateTime(data_key="from", default_timezone=ZoneInfo("Asia/Shanghai"), validate=AUDIT_TIMES)
+    to = fields.AwareDateTime(default_timezone=ZoneInfo("Asia/Shanghai"), validate=AUDIT_TIMES)
 
 
 class ListItem(Base):
@@ -305,7 +311,9 @@ class Weights(Base):
     township_weight = fields.Float()
     flag_deduction = fields.Float()
     order_deduction = fields.Float()
+    invalid_call_deduction = fields.Float()
     list_size = fields.Integer()
+    min_volume = fields.Integer()
 
 
 class StuckQuery(Base):

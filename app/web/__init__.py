@@ -25,7 +25,11 @@ ACTION_LABELS = {
     "case_refused": "未获同意", "case_errored": "流程异常", "timer_fired": "定时器触发",
     "reminder": "催办", "overdue": "超时督办", "case_listed": "挂牌督办", "problem_order": "问题工单",
     "extension_requested": "申请延期", "extension_approved": "同意延期", "extension_refused": "不同意延期",
-    "flag_raised": "督查标记", "case_retried": "重试",
+    "flag_raised": "督查标记", "case_retried": "重试", "case_migrated": "迁移版本",
+    "process_deployed": "部署流程", "list_published": "发布清单", "accountability_decided": "问责认定",
+    "calendar_changed": "修改日历", "settings_changed": "修改设置", "user_created": "新建用户",
+    "demo_loaded": "载入演示数据", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
+    "permission_refused": "无权访问", "demo_history_loaded": "载入演示历史", "audit_exported": "导出留痕",
 }
 PER_PAGE = 20
 
@@ -71,6 +75,8 @@ def login():
 
 @web_bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        auth.sign_out(current_user)
     logout_user()
     return redirect(url_for("web.login"))
 
@@ -147,8 +153,8 @@ def case_page(case_id):
                            marks={t.id: deadline_mark(t) for t in current},
                            events=events, org_names=orgs.org_names(), user_names=orgs.user_names(),
                            definition=definition,
-                           start_fields=_result_rows(start_schema, case.data),
-                           results={t.id: _result_rows(definition.form(t.form) or {}, t.result or {}) for t in history})
+                           start_fields=result_rows(start_schema, case.data),
+                           results={t.id: result_rows(definition.form(t.form) or {}, t.result or {}) for t in history})
 
 
 def _prefill(definition, schema, case_data):
@@ -162,7 +168,7 @@ def _prefill(definition, schema, case_data):
             if k in props and (k in start or (props[k] or {}).get("x-prefill"))}
 
 
-def _result_rows(schema, data):
+def result_rows(schema, data):
     """[(title, shown value)] of a form's fields given in `data`, in the form's order (defaults left
     untouched are not shown)."""
     out = []

@@ -1,0 +1,157 @@
+"""Browser pages of the audit trail: the auditors' page (审计: how many events match, the export
+with its progress, the chain's verification) and a case's printable file (卷宗).
+
+Session-authenticated (flask_login); the export answers with the same `audit_export.response` as
+the JSON API, the verification with the same `audit.verify`."""
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, abort, jsonify, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import audit, audit_export, cases, orgs, processes
+from ..extensions import db
+from ..models import AuditEvent, Task
+from ..models.types import utcnow
+from ..timefmt import local_zone, short
+from . import ACTION_LABELS, result_rows
+from .forms import is_number
+
+audit_bp = Blueprint("audit", __name__)
+
+FORMAT_LABELS = {"csv": "CSV（Excel/WPS）", "jsonl": "JSON Lines", "xlsx": "XLSX 工作簿"}
+TASK_STATUS_LABELS = {"ready": "待办", "completed": "已办", "cancelled": "已撤销", "suspended": "暂停"}
+SUPERVISION_ACTIONS = ("reminder", "overdue", "case_listed", "problem_order", "extension_requested",
+                       "extension_approved", "extension_refused", "flag_raised")
+
+
+def _require_auditor():
+    if not current_user.has_role("supervisor", "admin"):
+        abort(403)
+
+
+def _filters():
+    """(filters for audit_export, the values as given, errors by field) from the query string.
+    The dates are county dates, both included."""
+    args = request.args
+    values = {k: args.get(k, "").strip() for k in ("case_id", "from", "to", "format")}
+    filters, errors = {"case_id": None, "start": None, "end": None}, {}
+    if values["case_id"]:
+        if is_number(values["case_id"]) and int(values["case_id"]) > 0:
+            filters["case_id"] = int(values["case_id"])
+        else:
+            errors["case_id"] = "应为案件编号（数字）"
+    for key, target, days in (("from", "start", 0), ("to", "end", 1)):
+        if values[key]:
+            try:
+                day = datetime.strptime(values[key], "%Y-%m-%d").date()
+                if not 1970 <= day.year <= 9000:
+                    raise ValueError
+                filters[target] = datetime.combine(day + timedelta(days=days), time(), tzinfo=local_zone())
+            except ValueError:
+                errors[key] = "应为日期，如 2026-05-01"
+    if values["format"] not in audit_export.FORMATS:
+        values["format"] = "csv"
+    return filters, values, errors
+
+
+@audit_bp.route("/audit")
+@login_required
+def page():
+    _require_auditor()
+    filters, values, errors = _filters()
+    total = None if errors else audit_export.count(**filters)
+    return render_template("audit.html", values=values, errors=errors, total=total,
+                           FORMAT_LABELS=FORMAT_LABELS), (422 if errors else 200)
+
+
+@audit_bp.route("/audit/export")
+@login_required
+def export():
+    """The same export as GET /api/v1/audit/export, for the page's session (dates as on the page)."""
+    _require_auditor()
+    filters, values, errors = _filters()
+    if errors:
+        abort(400)
+    return audit_export.response(values["format"], **filters, actor=current_user.username)
+
+
+@audit_bp.route("/audit/count")
+@login_required
+def count():
+    _require_auditor()
+    filters, _values, errors = _filters()
+    if errors:
+        return jsonify({"error": "invalid", "message": "筛选条件有误", "errors": errors}), 400
+    return jsonify({"count": audit_export.count(**filters)})
+
+
+@audit_bp.route("/audit/verify")
+@login_required
+def verify():
+    """The same answer as GET /api/v1/audit/verify."""
+    _require_auditor()
+    return jsonify(audit.verify())
+
+
+# --- the case file ------------------------------------------------------------------------------
+@audit_bp.route("/cases/<int(max=2147483647):case_id>/dossier")
+@login_required
+def dossier(case_id):
+    """卷宗: everything on record about one case, laid out for A4 paper, for anyone who may see it."""
+    try:
+        case = cases.get_case(current_user, case_id)
+    except cases.NotFound:
+        abort(404)
+    definition = processes.definition(case.definition_row)
+    tasks = db.session.execute(select(Task).where(Task.case_id == case_id)
+                               .order_by(Task.created_at, Task.id)).scalars().all()
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                .order_by(AuditEvent.id)).scalars().all()
+    now = utcnow()
+    return render_template(
+        "dossier.html", case=case, definition=definition, now=now, org_names=orgs.org_names(),
+        user_names=orgs.user_names(), events=events, check=audit.verify_case(case_id),
+        start_fields=result_rows(definition.form(definition.start.form) or {}, case.data or {}),
+        steps=[_step(definition, t, now) for t in tasks],
+        supervision=[(e, _supervision_note(e)) for e in events if e.action in SUPERVISION_ACTIONS],
+        TASK_STATUS_LABELS=TASK_STATUS_LABELS)
+
+
+def _step(definition, task, now):
+    schema = processes.app_form(task.form) if task.kind == "order" else definition.form(task.form)
+    return {"task": task, "timeliness": _timeliness(task, now),
+            "fields": result_rows(schema or {}, task.result or {})}
+
+
+def _timeliness(task, now):
+    """(label, css class) of a step against its deadline, or None when it had none."""
+    if task.due_at is None:
+        return None
+    if task.completed_at is not None:
+        return ("按时", "ok") if task.completed_at <= task.due_at else ("超时", "late")
+    if task.status == "ready":
+        return ("已超时", "late") if now > task.due_at else ("未到期", "")
+    return None
+
+
+def _supervision_note(e):
+    """What a supervision event says, in a sentence."""
+    after = e.after or {}
+    opinion = f"；意见：{e.detail}" if e.detail else ""
+    if e.action == "extension_requested":
+        return f"申请延期 {after.get('days')} 个工作日：{after.get('reason', '')}"
+    if e.action == "extension_approved":
+        return f"同意延期 {after.get('days')} 个工作日{_new_due(after.get('due_at'))}{opinion}"
+    if e.action == "extension_refused":
+        return f"不同意延期 {after.get('days')} 个工作日{opinion}"
+    if e.action == "flag_raised":
+        return f"{after.get('label', '')}：{after.get('evidence', '')}"
+    return e.detail or ACTION_LABELS.get(e.action, e.action)
+
+
+def _new_due(value):
+    try:
+        return f"，新时限 {short(datetime.fromisoformat(value))}" if value else ""
+    except (TypeError, ValueError):       # as recorded, even when it is not a time
+        return f"，新时限 {value}"
