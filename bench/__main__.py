@@ -24,6 +24,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 N_LIFECYCLES = int(os.environ.get("BENCH_CASES", "40"))
@@ -181,6 +182,19 @@ def closed_call_bytes(db_path, case_id):
     return {"case": case, "tasks": tasks, "n_tasks": n_tasks, "participants": parts, "audit": audit, "n_audit": n_audit}
 
 
+def timed_gets(users, queries, repeats):
+    """Report rows (label, n, median ms, p95 ms) of GET requests repeated `repeats` times each."""
+    out = []
+    for label, user, path in queries:
+        samples = []
+        for _ in range(repeats):
+            ms, status, body = users[user].timed("GET", path)
+            assert status == 200, body
+            samples.append(ms)
+        out.append((label, len(samples), statistics.median(samples), pct(samples, 95)))
+    return out
+
+
 def fill_open_cases(db_path, n):
     """n open calls in the projection tables: cases, their ready tasks and participants."""
     import sqlite3
@@ -334,7 +348,20 @@ def main():
         rows.append(("  same, every step deserialising (ms)", len(uncached),
                      statistics.median(uncached), pct(uncached, 95)))
         size = closed_call_bytes(db_path, last)
+        # the reports over the demo's year of past calls (a county's volume), then over the 100,000 below
+        local = datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Shanghai"))
+        last_month = f"{local.year - (local.month == 1)}-{(local.month - 2) % 12 + 1:02d}"
+        this_month = f"{local.year}-{local.month:02d}"
+        rows.extend(timed_gets(users, [
+            (f"report, last month ({last_month}), demo history (ms)", "supervisor", f"/reports?period={last_month}"),
+            (f"report, the year {local.year}, demo history (ms)", "supervisor", f"/reports?period={local.year}"),
+            ("/stats, department D01, this year (ms)", "dept_zf", "/stats"),
+        ], QUERY_REPEATS // 3))
         n_tasks = fill_open_cases(db_path, N_OPEN)
+        rows.extend(timed_gets(users, [
+            (f"report, this month, + {N_OPEN:,} open calls (ms)", "supervisor", f"/reports?period={this_month}"),
+            ("/stats, department D01, + open calls (ms)", "dept_zf", "/stats"),
+        ], 5))
         for label, user, path in [
             ("inbox, center (ms)", "center", "/tasks?per_page=50"),
             ("inbox, department D01 (ms)", "dept_zf", "/tasks?per_page=50"),
