@@ -89,7 +89,23 @@ def response(fmt, case_id=None, start=None, end=None, actor=None):
         response.call_on_close(f.close)
         return response
     body = _csv(rows) if fmt == "csv" else (json.dumps(d, ensure_ascii=False) + "\n" for d in rows)
-    return Response(stream_with_context(body), mimetype=MIMETYPES[fmt], headers=headers)
+    return Response(stream_with_context(body), content_type=MIMETYPES[fmt], headers=headers)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    """A CSV cell: JSON for before/after; a text that Excel or WPS would take for a formula (a failed
+    login's username "=HYPERLINK(...)", say) gets a leading apostrophe, as OWASP advises — the JSON
+    Lines and XLSX exports keep every value exactly."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _csv(rows):
@@ -99,8 +115,7 @@ def _csv(rows):
     yield "\ufeff"
     writer.writerow(COLUMNS)
     for d in rows:
-        writer.writerow([json.dumps(d[c], ensure_ascii=False) if isinstance(d[c], (dict, list)) else
-                         ("" if d[c] is None else d[c]) for c in COLUMNS])
+        writer.writerow([_csv_cell(d[c]) for c in COLUMNS])
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()

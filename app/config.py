@@ -15,6 +15,9 @@ class Config:
     SUPERVISION = json.loads(os.environ.get("HUYING_SUPERVISION") or "{}")
     # the assessment's weights over app.metrics.DEFAULT_WEIGHTS, e.g. '{"township_weight": 0.5}' (an admin may change them)
     REPORT_WEIGHTS = json.loads(os.environ.get("HUYING_REPORT_WEIGHTS") or "{}")
+    # behind a reverse proxy: how many proxies' X-Forwarded-For/-Proto to trust, so the audit trail records
+    # the client's address rather than the proxy's (0: none, the direct peer is the client)
+    TRUSTED_PROXIES = int(os.environ.get("HUYING_TRUSTED_PROXIES", "0"))
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))   # open workflows kept in memory
     TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
     TIMEZONE = os.environ.get("HUYING_TIMEZONE", "Asia/Shanghai")

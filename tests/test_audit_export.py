@@ -51,6 +51,7 @@ def test_csv_and_jsonl_keep_their_columns(users):
     r = users["admin"].get(f"/audit/export?format=csv&case_id={case_id}")
     text = r.get_data(as_text=True)
     assert r.mimetype == "text/csv" and text.startswith("\ufeff" + ",".join(COLUMNS) + "\r\n")
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(text[1:])))
     assert [int(row["id"]) for row in rows] == [e["id"] for e in events]
     assert json.loads(rows[0]["after"]) == events[0]["after"] and rows[0]["action"] == "case_started"
@@ -126,3 +127,31 @@ def test_an_export_is_itself_on_record_and_holds_the_events_there_were(users):
     exported = [e for e in lines if e["action"] == "audit_exported"]
     assert [(e["actor"], e["after"]["case_id"], e["after"]["events"]) for e in exported] == [("supervisor", case_id, n)]
     assert exported[0]["case_id"] is None and exported[0]["ip"]
+
+
+def test_a_csv_cell_that_excel_would_run_as_a_formula_is_defused(users, client):
+    assert client.post("/api/v1/auth/token", json={"username": "=HYPERLINK(\"http://x\")", "password": "x"}
+                       ).status_code == 401
+    r = users["supervisor"].get("/audit/export?format=csv")
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True)[1:])))
+    failed = [row for row in rows if row["action"] == "login_failed"]
+    assert [row["actor"] for row in failed] == ["'=HYPERLINK(\"http://x\")"]
+    exact = users["supervisor"].get("/audit/export?format=jsonl").get_data(as_text=True)
+    assert [json.loads(line)["actor"] for line in exact.splitlines() if '"login_failed"' in line] == \
+        ["=HYPERLINK(\"http://x\")"]                       # JSON Lines keep the value exactly
+
+
+def test_the_clients_address_behind_a_trusted_proxy(app, users):
+    client = app.test_client()             # by default the direct peer is the client
+    headers = {"X-Forwarded-For": "10.8.8.8"}
+    client.post("/api/v1/auth/token", json={"username": "town_a", "password": "demo"}, headers=headers,
+                environ_base={"REMOTE_ADDR": "192.168.0.2"})
+    from app import create_app
+    from werkzeug.middleware.proxy_fix import ProxyFix
+    proxied = create_app(dict(app.config, TRUSTED_PROXIES=1))
+    assert isinstance(proxied.wsgi_app, ProxyFix)
+    proxied.test_client().post("/api/v1/auth/token", json={"username": "town_a", "password": "demo"},
+                               headers=headers, environ_base={"REMOTE_ADDR": "192.168.0.2"})
+    lines = users["supervisor"].get("/audit/export?format=jsonl").get_data(as_text=True).splitlines()
+    logins = [json.loads(line)["ip"] for line in lines if '"action": "login"' in line and '"town_a"' in line]
+    assert logins[-2:] == ["192.168.0.2", "10.8.8.8"]

@@ -75,6 +75,7 @@ def test_the_case_page_leads_to_its_printable_file(app, users, login):
     expect(town).to_have_url(re.compile(rf"/cases/{case_id}/dossier$"))
     expect(town.locator("#verdict")).to_contain_text("均与哈希链一致")
     expect(town.get_by_role("button", name="打印卷宗")).to_be_visible()
+    screenshot(town, "dossier.png")
     town.emulate_media(media="print")
     expect(town.get_by_role("button", name="打印卷宗")).to_be_hidden()
     assert town.errors == []
