@@ -90,23 +90,30 @@ def _forget_head(session, transaction):
         session.info.pop("audit_pending", None)
 
 
+UNCHAINED = or_(AuditEvent.seq.is_(None), AuditEvent.seq < 1)   # events slipped in beside the chain
+
+
+def _link_problem(e, expected_prev):
+    """Why an event does not hold its place after a hash `expected_prev`, or None when it does."""
+    if e.prev_hash != expected_prev:
+        return "与前一事件的链接不符（前一事件被删除或替换）"
+    if chain_hash(e.prev_hash, e) != e.hash:
+        return "内容与其哈希不符（被修改）"
+    return None
+
+
 def verify(batch=2000):
     """{ok, events_checked, first_bad_event?}: walk the chain in order, recomputing every hash."""
     expected_prev, expected_seq, checked, last = GENESIS, 1, 0, 0
-    unchained = db.session.execute(select(AuditEvent.id).where(or_(AuditEvent.seq.is_(None), AuditEvent.seq < 1))
+    unchained = db.session.execute(select(AuditEvent.id).where(UNCHAINED)
                                    .order_by(AuditEvent.id).limit(1)).scalar()
     while True:
         rows = db.session.execute(select(AuditEvent).where(AuditEvent.seq > last)
                                   .order_by(AuditEvent.seq).limit(batch)).scalars().all()
         for e in rows:
             checked += 1
-            problem = None
-            if e.seq != expected_seq:
-                problem = f"缺少序号 {expected_seq}–{e.seq - 1} 的事件（被删除）"
-            elif e.prev_hash != expected_prev:
-                problem = "与前一事件的链接不符（前一事件被删除或替换）"
-            elif chain_hash(e.prev_hash, e) != e.hash:
-                problem = "内容与其哈希不符（被修改）"
+            problem = f"缺少序号 {expected_seq}–{e.seq - 1} 的事件（被删除）" if e.seq != expected_seq \
+                else _link_problem(e, expected_prev)
             if problem:
                 return _bad(checked, e, problem)
             expected_prev, expected_seq = e.hash, e.seq + 1
@@ -140,20 +147,14 @@ def verify_case(case_id, batch=500):
         for e in rows:
             checked += 1
             expected_prev = hashes.get(e.seq - 1)
-            problem = None
-            if expected_prev is None:
-                problem = f"链中前一事件（序号 {e.seq - 1}）缺失（被删除）"
-            elif e.prev_hash != expected_prev:
-                problem = "与前一事件的链接不符（前一事件被删除或替换）"
-            elif chain_hash(e.prev_hash, e) != e.hash:
-                problem = "内容与其哈希不符（被修改）"
+            problem = f"链中前一事件（序号 {e.seq - 1}）缺失（被删除）" if expected_prev is None \
+                else _link_problem(e, expected_prev)
             if problem:
                 return _bad(checked, e, problem)
         if len(rows) < batch:
             break
         last = rows[-1].seq
-    unchained = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id,
-                                                            or_(AuditEvent.seq.is_(None), AuditEvent.seq < 1))
+    unchained = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id, UNCHAINED)
                                    .order_by(AuditEvent.id).limit(1)).scalar()
     if unchained is not None:
         return _bad(checked, unchained, "不在哈希链中的事件（被直接插入）")

@@ -36,7 +36,7 @@ PAGE = 1000
 CHUNK = 64 * 1024
 
 
-def _where(case_id=None, start=None, end=None):
+def _where(case_id=None, start=None, end=None, upto=None):
     where = []
     if case_id:
         where.append(AuditEvent.case_id == case_id)
@@ -44,18 +44,20 @@ def _where(case_id=None, start=None, end=None):
         where.append(AuditEvent.at >= start)
     if end:
         where.append(AuditEvent.at < end)
+    if upto is not None:
+        where.append(AuditEvent.id <= upto)
     return where
 
 
 def count(case_id=None, start=None, end=None, upto=None):
     """How many events match: by case, from `start` (inclusive) to `end` (exclusive), ids ≤ `upto`."""
-    where = _where(case_id, start, end) + ([AuditEvent.id <= upto] if upto is not None else [])
-    return db.session.execute(select(func.count()).select_from(AuditEvent).where(*where)).scalar()
+    return db.session.execute(select(func.count()).select_from(AuditEvent)
+                              .where(*_where(case_id, start, end, upto))).scalar()
 
 
 def events(case_id=None, start=None, end=None, upto=None):
     """The matching events as dicts, oldest first, read a page at a time (ids ≤ `upto`)."""
-    where, last = _where(case_id, start, end) + ([AuditEvent.id <= upto] if upto is not None else []), 0
+    where, last = _where(case_id, start, end, upto), 0
     while True:
         page = db.session.execute(select(AuditEvent).where(*where, AuditEvent.id > last)
                                   .order_by(AuditEvent.id).limit(PAGE)).scalars().all()

@@ -20,7 +20,6 @@ from .cases import check_form
 from .database import write_transaction
 from .demo import DEMO_DIR
 from .engine import resolve_options
-from .engine.definitions import NS, parse_xml
 from .extensions import db
 from .models import Case, CaseParticipant, Flag, ListItem, Task, User, queue_of
 from .models.types import utcnow
@@ -65,7 +64,6 @@ class _County:
         self.items = {i.code: i for i in db.session.execute(
             select(ListItem).where(ListItem.list_version_id == self.list_version.id)).scalars()}
         self.names = orgs.org_names()
-        self.timers = _boundary_timers(self.row.bpmn)
         self.schemas = {f: resolve_options(s, orgs.form_options) for f, s in self.definition.forms.items()}
         self.schemas[supervision.ORDER_FORM] = processes.app_form(supervision.ORDER_FORM)
         now = now.astimezone(self.tz)
@@ -118,16 +116,6 @@ class _County:
 
     def uuid(self):
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
-
-def _boundary_timers(bpmn):
-    """{(user task element id, escalation kind): boundary event id} of a deployed BPMN."""
-    out = {}
-    for b in parse_xml(bpmn.encode("utf-8")).getroot().iter("{%s}boundaryEvent" % NS["bpmn"]):
-        for p in b.iter("{%s}property" % NS["spiffworkflow"]):
-            if p.get("name") == "escalation":
-                out[(b.get("attachedToRef"), p.get("value"))] = b.get("id")
-    return out
 
 
 # --- one call, played from the township's call to its end ----------------------------------
@@ -427,7 +415,7 @@ class _Call:
     def escalate(self, kind, subject, at):
         """What supervision.escalate records for a fired timer."""
         c = self.c
-        element_id = c.timers[(subject.element_id, kind)]
+        element_id = c.definition.boundary_escalations[(subject.element_id, kind)]
         unit = c.names.get(subject.org_code, subject.org_code)
         about = f"{subject.name}（{unit}）"
         name = c.definition.names.get(element_id, element_id)

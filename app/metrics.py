@@ -152,7 +152,7 @@ def on_time_completion_rate(orders, now):
 def resolution_rate(orders):
     """解决率 = orders whose reply the township evaluated as resolved ÷ orders evaluated (the first
     evaluation counts, see 满意率; "resolved" is the evaluation's own answer 问题是否已解决 where
-    given, else its "satisfied")."""
+    given, else its "satisfied"). Over calls (a township's row) the same, per call."""
     evaluated = [o for o in orders if o.evaluation is not None]
     return ratio(sum(1 for o in evaluated if o.evaluation.is_resolved), len(evaluated))
 
@@ -212,6 +212,11 @@ def average_completion_hours(orders):
     spans = [(o.handlings[-1].done - o.sign.created).total_seconds() / 3600 for o in orders
              if o.handlings and all(h.done is not None for h in o.handlings)]
     return mean(spans) if spans else None
+
+
+def township_rating(orders):
+    """乡镇评价均分 = the average of the townships' ratings (1–5) in their evaluations of the orders."""
+    return average_rating(o.evaluation.rating for o in orders if o.evaluation is not None)
 
 
 def average_rating(ratings):
@@ -306,13 +311,13 @@ def order_rates(orders, now):
         "warnings": warning_count(orders, now),
         "avg_sign_hours": average_sign_hours(orders),
         "avg_completion_hours": average_completion_hours(orders),
+        "township_rating": township_rating(orders),
     }
 
 
 def department_row(org, orders, flags, now, weights=None):
     w = weights or DEFAULT_WEIGHTS
     row = {"org": org, **order_rates(orders, now)}
-    row["township_rating"] = average_rating(o.evaluation.rating for o in orders if o.evaluation is not None)
     row["flags"] = flags
     row["supervision_orders"] = sum(o.supervision_orders for o in orders)
     deductions = w["flag_deduction"] * flags + w["order_deduction"] * row["supervision_orders"]
@@ -325,15 +330,13 @@ def department_row(org, orders, flags, now, weights=None):
 def township_row(org, calls, orders, flags, weights=None):
     """A township's row: its calls, how many were rejected, the departments' rating of it, and the
     resolution and satisfaction of its calls (from its own evaluations)."""
-    evaluated = [c for c in calls if c.evaluation is not None]
     rejected = sum(1 for c in calls if c.status == "rejected")
     rating = average_rating(c.rating_received for c in calls)
     return {
         "org": org, "calls": len(calls), "closed": sum(1 for c in calls if c.status == "closed"),
         "rejected": rejected, "invalid_call_rate": invalid_call_rate(calls),
         "orders": len(orders),
-        "resolution_rate": ratio(sum(1 for c in evaluated if c.evaluation.is_resolved), len(evaluated)),
-        "satisfaction_rate": ratio(sum(1 for c in evaluated if c.evaluation.satisfied), len(evaluated)),
+        "resolution_rate": resolution_rate(calls), "satisfaction_rate": satisfaction_rate(calls),
         "rating_received": rating, "flags": flags,
         "score": township_score(rating, flags, rejected, weights) if calls else None,
     }
@@ -493,7 +496,6 @@ def report(period, now, zone, names, departments, townships, weights=None, case_
                   closed=sum(1 for c in calls if c.status == "closed"),
                   open=sum(1 for c in calls if c.status == "open"),
                   invalid_call_rate=invalid_call_rate(calls),
-                  township_rating=average_rating(o.evaluation.rating for o in orders if o.evaluation is not None),
                   rating_received=average_rating(c.rating_received for c in calls))
     return {"period": {"key": key, "label": label, "from": start.isoformat(), "to": end.isoformat(),
                        "basis": "按呼叫发起时间归期"},

@@ -81,15 +81,24 @@ def may_see_reports(user):
     return user.has_role(*REPORT_ROLES)
 
 
+def _require_reports(user):
+    if not may_see_reports(user):
+        raise Forbidden("只有督查室、县领导、响应中心和管理员可以查看考核报表")
+
+
+def _period(text):
+    """(key, label, start, end) of a period '2026' or '2026-11', or Invalid saying what it should be."""
+    try:
+        return metrics.parse_period(text, local_zone())
+    except ValueError as e:
+        raise Invalid(str(e), {"period": str(e)}) from None
+
+
 def county_report(user, period, now=None):
     """The assessment report for a month ('2026-11') or a year ('2026'): per department and per
     township, ranked, with the monthly trend (supervisor, leader, centre, admin)."""
-    if not may_see_reports(user):
-        raise Forbidden("只有督查室、县领导、响应中心和管理员可以查看考核报表")
-    try:
-        metrics.parse_period(period, local_zone())
-    except ValueError as e:
-        raise Invalid(str(e), {"period": str(e)}) from None
+    _require_reports(user)
+    _period(period)
     return metrics.report(period, now or utcnow(), local_zone(), orgs.org_names(),
                           [u.code for u in orgs.org_units("department")],
                           [u.code for u in orgs.org_units("township")], weights())
@@ -98,15 +107,11 @@ def county_report(user, period, now=None):
 def trend(user, end_period, months=12, now=None):
     """The three rates month by month over the `months` months that end with `end_period` (a
     month '2026-11', or a year '2026' ending in its December): the report page's trend."""
-    if not may_see_reports(user):
-        raise Forbidden("只有督查室、县领导、响应中心和管理员可以查看考核报表")
+    _require_reports(user)
     zone = local_zone()
-    try:
-        end = metrics.parse_period(end_period, zone)[3]
-        window = metrics.previous_months(end, zone, months)
-        start = metrics.parse_period(window[0], zone)[2]
-    except ValueError as e:
-        raise Invalid(str(e), {"period": str(e)}) from None
+    end = _period(end_period)[3]
+    window = metrics.previous_months(end, zone, months)
+    start = _period(window[0])[2]
     orders, calls, _flags = metrics.load(start, end, zone)
     return metrics.trend(orders, calls, window, now or utcnow())
 
@@ -122,18 +127,11 @@ def stats(user, period=None, now=None):
     by_status = dict(db.session.execute(
         select(Case.status, func.count()).where(visible if visible is not None else true())
         .group_by(Case.status)).all())
-    period = period or str(now.astimezone(zone).year)
-    try:
-        key, label, start, end = metrics.parse_period(period, zone)
-    except ValueError as e:
-        raise Invalid(str(e), {"period": str(e)}) from None
+    key, label, start, end = _period(period or str(now.astimezone(zone).year))
     orders, calls, _flags = metrics.load(start, end, zone, visible)
     if not whole and user.has_role("department") and not user.has_role("township"):
         orders = [o for o in orders if o.department == user.org_code]
-    rates = metrics.order_rates(orders, now)
     scope = "all" if whole else (user.org_code or "role")
     return {"scope": scope, "period": {"key": key, "label": label},
             "cases": {"total": sum(by_status.values()), **by_status},
-            "calls": len(calls), **rates,
-            "township_rating": metrics.average_rating(o.evaluation.rating for o in orders if o.evaluation is not None)}
-
+            "calls": len(calls), **metrics.order_rates(orders, now)}

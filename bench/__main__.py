@@ -362,20 +362,14 @@ def main():
             (f"report, this month, + {N_OPEN:,} open calls (ms)", "supervisor", f"/reports?period={this_month}"),
             ("/stats, department D01, + open calls (ms)", "dept_zf", "/stats"),
         ], 5))
-        for label, user, path in [
+        rows.extend(timed_gets(users, [
             ("inbox, center (ms)", "center", "/tasks?per_page=50"),
             ("inbox, department D01 (ms)", "dept_zf", "/tasks?per_page=50"),
             ("case list, township T01 (ms)", "town_a", "/cases?per_page=50"),
             ("case list, centre, page 100 (ms)", "center", "/cases?per_page=50&page=100"),
             ("stuck cases, supervisor (ms)", "supervisor", "/supervision/stuck"),
             ("case list ?stuck=true, centre (ms)", "center", "/cases?stuck=true&per_page=50"),
-        ]:
-            samples = []
-            for _ in range(QUERY_REPEATS):
-                ms, status, body = users[user].timed("GET", path)
-                assert status == 200, body
-                samples.append(ms)
-            rows.append((label, len(samples), statistics.median(samples), pct(samples, 95)))
+        ], QUERY_REPEATS))
         fill_audit_events(db_path, N_AUDIT)
         for fmt in ("csv", "jsonl", "xlsx"):
             events, n_bytes, seconds, growth = export_audit(port, users["supervisor"].token, fmt, proc.pid)

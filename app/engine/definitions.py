@@ -67,6 +67,7 @@ class ProcessDefinition:
     forms: dict                      # filename -> JSON Schema
     end_status: dict = field(default_factory=dict)   # end event id -> case status
     escalations: dict = field(default_factory=dict)  # element id -> escalation kind (see ESCALATIONS)
+    boundary_escalations: dict = field(default_factory=dict)  # (task id it is attached to, kind) -> timer id
     end_props: dict = field(default_factory=dict)    # end event id -> its properties (listAction, flagKind, ...)
     names: dict = field(default_factory=dict)        # element id -> its name, for messages and pages
     title_expr: str = "title"
@@ -153,6 +154,7 @@ def load_definition(bpmn, forms, process_id=None):
 
     nodes = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     tasks, end_status, end_props, escalations, names, start = {}, {}, {}, {}, {}, None
+    boundary_escalations = {}
     all_specs = [spec] + list(subprocess_specs.values())
     for pspec in all_specs:
         for ts in pspec.task_specs.values():
@@ -166,6 +168,8 @@ def load_definition(bpmn, forms, process_id=None):
                 if props["escalation"] not in ESCALATIONS:
                     errors.append({"element_id": ts.bpmn_id, "message": f"escalation 只能是 {', '.join(ESCALATIONS)}"})
                 escalations[ts.bpmn_id] = props["escalation"]
+                if node.get("attachedToRef"):
+                    boundary_escalations[(node.get("attachedToRef"), props["escalation"])] = ts.bpmn_id
             if isinstance(ts, UserTask) or (isinstance(ts, StartEvent) and pspec is spec):
                 role = role_of_lane(ts.lane)
                 if isinstance(ts, UserTask) and role is None:
@@ -214,7 +218,8 @@ def load_definition(bpmn, forms, process_id=None):
     return ProcessDefinition(
         process_id=process_id, name=proc_node.get("name") or process_id, spec=spec,
         subprocess_specs=subprocess_specs, start=start, tasks=tasks, forms=loaded_forms,
-        end_status=end_status, end_props=end_props, escalations=escalations, names=names,
+        end_status=end_status, end_props=end_props, escalations=escalations,
+        boundary_escalations=boundary_escalations, names=names,
         title_expr=_properties(proc_node).get("caseTitle") or "title")
 
 

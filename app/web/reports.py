@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from .. import metrics, reports
-from ..errors import Invalid
+from ..errors import Forbidden, Invalid
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
 
@@ -111,9 +111,10 @@ def chart_data(report, trend):
 # --- the page -----------------------------------------------------------------------------------
 def _report(period, now):
     """The report for the period asked (the current month if none), or Invalid with the reason in Chinese."""
-    if not reports.may_see_reports(current_user):
-        abort(403)
-    return reports.county_report(current_user, period or reports.current_period(now), now)
+    try:
+        return reports.county_report(current_user, period or reports.current_period(now), now)
+    except Forbidden:
+        abort(403)      # the page's own 403, not the API's JSON
 
 
 def _pickers(key):
