@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
+from . import policy
 from .database import write_transaction
 from .extensions import db
 from .models import AuditEvent, AuditHead, Case
@@ -102,6 +103,12 @@ def _link_problem(e, expected_prev):
     return None
 
 
+def verify_chain(user):
+    """`verify` as an auditor asks for it (supervisor, admin)."""
+    policy.require(user, "audit.verify")
+    return verify()
+
+
 def verify(batch=2000):
     """{ok, events_checked, first_bad_event?}: walk the chain in order, recomputing every hash."""
     expected_prev, expected_seq, checked, last = GENESIS, 1, 0, 0
@@ -166,6 +173,12 @@ def _bad(checked, e, reason):
             "first_bad_event": {"id": e.id, "seq": e.seq, "at": iso(e.at), "action": e.action, "reason": reason}}
 
 
+def events_of(case_id):
+    """A case's audit events, oldest first."""
+    return db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                              .order_by(AuditEvent.id)).scalars().all()
+
+
 def event_to_dict(e):
     return {"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action, "case_id": e.case_id,
             "task": e.task_name, "task_id": e.task_id, "org": e.org_code, "ip": e.ip,
@@ -175,8 +188,8 @@ def event_to_dict(e):
 # --- refused requests -------------------------------------------------------------------------
 def record_refusals(app):
     """Put every refused request on record as `permission_refused`: each 403 the web or the API
-    answers, and each request the scope refused a case or task that exists (`scope.refuse`), which
-    is answered 404 as if it did not (or, on a browser form, with a message and a redirect)."""
+    answers, and each request the policy refused (`policy.require`) however it is answered — a 404
+    as if the case or task did not exist, or, on a browser form, a message and a redirect."""
     app.after_request(_record_refusal)
 
 
@@ -187,8 +200,9 @@ def _record_refusal(response):
     try:
         actor = _requester()
         db.session.rollback()       # whatever the refused request left uncommitted is dropped
-        case_id = refused["case_id"] if refused else _case_of_url()
-        task = SimpleNamespace(id=refused["task_id"], name=refused["task_name"]) if refused else None
+        refused = refused or {}
+        case_id = refused.get("case_id") or _case_of_url()
+        task = SimpleNamespace(id=refused["task_id"], name=refused["task_name"]) if refused.get("task_id") else None
         with write_transaction():
             record("permission_refused", actor, case_id, task=task,
                    detail=f"{request.method} {request.full_path.rstrip('?')}"[:1000],

@@ -15,7 +15,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
-from . import audit
+from . import audit, policy
 from .audit import event_to_dict
 from .database import write_transaction
 from .extensions import db
@@ -49,8 +49,13 @@ def _where(case_id=None, start=None, end=None, upto=None):
     return where
 
 
-def count(case_id=None, start=None, end=None, upto=None):
-    """How many events match: by case, from `start` (inclusive) to `end` (exclusive), ids ≤ `upto`."""
+def count(user, case_id=None, start=None, end=None):
+    """How many events an export by `user` would hold: by case, from `start` (inclusive) to `end` (exclusive)."""
+    policy.require(user, "audit.export")
+    return _count(case_id, start, end)
+
+
+def _count(case_id=None, start=None, end=None, upto=None):
     return db.session.execute(select(func.count()).select_from(AuditEvent)
                               .where(*_where(case_id, start, end, upto))).scalar()
 
@@ -69,17 +74,16 @@ def events(case_id=None, start=None, end=None, upto=None):
         db.session.expunge_all()
 
 
-def response(fmt, case_id=None, start=None, end=None, actor=None):
+def response(user, fmt, case_id=None, start=None, end=None):
     """The matching events as an attachment in `fmt` (csv, jsonl, xlsx); X-Total-Count says how many
     match, for a client's progress. The export holds the events there were when it began, and is
-    itself on record (`audit_exported`, by `actor`)."""
+    itself on record (`audit_exported`, by `user`)."""
+    policy.require(user, "audit.export")
     upto = db.session.execute(select(func.max(AuditEvent.id))).scalar() or 0
-    total = count(case_id, start, end, upto)
-    if actor:
-        with write_transaction():
-            audit.record("audit_exported", actor, detail=f"导出 {total} 条留痕（{fmt}）",   # not in the case's own trail
-                         after={"format": fmt, "case_id": case_id, "from": iso(start), "to": iso(end),
-                                "events": total})
+    total = _count(case_id, start, end, upto)
+    with write_transaction():
+        audit.record("audit_exported", user.username, detail=f"导出 {total} 条留痕（{fmt}）",   # not in the case's own trail
+                     after={"format": fmt, "case_id": case_id, "from": iso(start), "to": iso(end), "events": total})
     headers = {"Content-Disposition": f"attachment; filename=audit.{fmt}", "Cache-Control": "no-store",
                "X-Total-Count": str(total)}
     rows = events(case_id, start, end, upto)

@@ -7,17 +7,17 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, duty_list, orgs, processes, scope, supervision
+from . import audit, duty_list, orgs, policy, processes, supervision
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
 from .extensions import db
 from .models import Case, CaseParticipant, Task, queue_of
-from .roles import ROLES
 from .models.types import utcnow
 from .errors import CaseError, Conflict, Forbidden, Invalid, NotFound  # noqa: F401 - re-exported
 
@@ -65,12 +65,40 @@ def check_form(schema, data):
 # --- reading ----------------------------------------------------------------------------------
 def get_case(user, case_id):
     case = db.session.get(Case, case_id)
-    if case is not None and not scope.can_see_case(user, case_id):
-        scope.refuse(case_id)
-        case = None
     if case is None:
         raise NotFound("案件不存在或无权查看")
+    policy.require(user, "case.read", case=case)
     return case
+
+
+@dataclass
+class History:
+    """A case with everything on record about it, for its page and its printed file."""
+    case: Case
+    tasks: list       # every task of the case, oldest first
+    events: list      # its audit trail, oldest first
+
+    @property
+    def current(self):
+        return [t for t in self.tasks if t.status == "ready"]
+
+    @property
+    def completed(self):
+        return sorted((t for t in self.tasks if t.status == "completed"), key=lambda t: (t.completed_at, t.id))
+
+
+def case_history(user, case_id):
+    """The History of a case `user` may see."""
+    case = get_case(user, case_id)
+    tasks = db.session.execute(select(Task).where(Task.case_id == case_id)
+                               .order_by(Task.created_at, Task.id)).scalars().all()
+    return History(case, tasks, audit.events_of(case_id))
+
+
+def case_trail(user, case_id):
+    """The audit events of a case `user` may see, oldest first."""
+    get_case(user, case_id)
+    return audit.events_of(case_id)
 
 
 _TASK_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
@@ -85,12 +113,17 @@ def _task_row(task_id):
 def get_task(user, task_id):
     """The task if `user` may see it: addressed to them, or part of a case they may see."""
     task = _task_row(task_id)
-    if task is not None and not (scope.may_act_on(user, task) or scope.can_see_case(user, task.case_id)):
-        scope.refuse(task.case_id, task)
-        task = None
     if task is None:
         raise NotFound("任务不存在或无权查看")
+    policy.require(user, "task.read", task=task)
     return task
+
+
+def task_view(user, task_id):
+    """(task, its case, the case's definition, the task's form) of a task `user` may see."""
+    task = get_task(user, task_id)
+    definition, schema = task_form(task)
+    return task, db.session.get(Case, task.case_id), definition, schema
 
 
 def current_tasks(case_id):
@@ -107,15 +140,19 @@ def task_form(task):
     return definition, form_schema(definition, task.form, case.data)
 
 
-# --- writing ----------------------------------------------------------------------------------
-def start_case(user, process_id, data):
+def start_form(user, process_id):
+    """(newest version, definition, start form) of a process `user` may start."""
     row = processes.latest_version(process_id)
     if row is None:
         raise NotFound(f"没有已部署的流程 {process_id}")
+    policy.require(user, "case.start", process=row)
     definition = processes.definition(row)
-    if definition.start.roles and not user.has_role(*definition.start.roles):
-        raise Forbidden(f"只有 {'、'.join(ROLES.get(r, r) for r in definition.start.roles)} 可以发起此流程")
-    start_schema = form_schema(definition, definition.start.form)
+    return row, definition, form_schema(definition, definition.start.form)
+
+
+# --- writing ----------------------------------------------------------------------------------
+def start_case(user, process_id, data):
+    row, definition, start_schema = start_form(user, process_id)
     clean = check_form(start_schema, data)
     engine_data = {k: None for k in ((start_schema or {}).get("properties") or {})}
     engine_data.update(clean, initiator=user.username, initiator_org=user.org_code)
@@ -141,7 +178,7 @@ def start_case(user, process_id, data):
 def complete_task(user, task_id, data):
     """Complete a ready task with form data; returns (case, next ready tasks of the case)."""
     with write_transaction():
-        case, task = _lock_for_action(user, task_id)
+        case, task = _lock_for_action(user, task_id, "task.complete")
         if task.kind == "order":
             clean = check_form(processes.app_form(task.form), data)
             _finish(user, case, task, clean, {})
@@ -173,11 +210,15 @@ def save_run(case, run):
     case.updated_at = utcnow()
 
 
-def migration_preview(process_id, from_version, to_version):
-    """Which open cases of one version could move to another: [(case, movable, reason)]."""
+def migration_preview(user, process_id, from_version, to_version):
+    """Which open cases of one version could move to another: (old, new, [(case, movable, reason)]);
+    none between a version and itself."""
+    policy.require(user, "process.preview_migration")
     old, new = processes.version(process_id, from_version), processes.version(process_id, to_version)
     if old is None or new is None:
         raise NotFound("没有这个版本")
+    if old.id == new.id:
+        return old, new, []
     definition = processes.definition(new)
     out = []
     for case in db.session.execute(select(Case).where(Case.process_version_id == old.id, Case.status == "open")
@@ -199,9 +240,8 @@ def _fits(case, definition):
 def migrate_cases(user, process_id, from_version, to_version, case_ids=None):
     """Move the open cases that can move (or the given ones) to another version; each move is one
     locked write, on record. Returns (moved ids, [(id, reason)] left where they are)."""
-    if not user.has_role("analyst"):
-        raise Forbidden("只有流程分析员可以迁移案件")
-    old, new, preview = migration_preview(process_id, from_version, to_version)
+    policy.require(user, "process.migrate")
+    old, new, preview = migration_preview(user, process_id, from_version, to_version)
     definition = processes.definition(new)
     moved, kept = [], []
     for case, ok, reason in preview:
@@ -236,8 +276,7 @@ def _finish(user, case, task, clean, before):
 
 def retry_case(user, case_id):
     """Run an errored case's failed step again, after its cause was fixed (supervisor, admin)."""
-    if not user.has_role("supervisor", "admin"):
-        raise Forbidden("只有督查室或管理员可以重试")
+    policy.require(user, "case.retry")
     with write_transaction():
         case = lock_case(case_id) if isinstance(case_id, int) else None
         if case is None:
@@ -258,7 +297,7 @@ def retry_case(user, case_id):
 
 def claim_task(user, task_id):
     with write_transaction():
-        case, task = _lock_for_action(user, task_id)
+        case, task = _lock_for_action(user, task_id, "task.claim")
         if task.assignee != user.username:
             task.assignee = user.username
             audit.record("task_claimed", user.username, case.id, task=task, org_code=task.org_code,
@@ -268,7 +307,7 @@ def claim_task(user, task_id):
 
 def unclaim_task(user, task_id):
     with write_transaction():
-        case, task = _lock_for_action(user, task_id)
+        case, task = _lock_for_action(user, task_id, "task.claim")
         if task.assignee == user.username:
             task.assignee = None
             audit.record("task_unclaimed", user.username, case.id, task=task, org_code=task.org_code,
@@ -277,16 +316,12 @@ def unclaim_task(user, task_id):
 
 
 # --- internals --------------------------------------------------------------------------------
-def _lock_for_action(user, task_id):
+def _lock_for_action(user, task_id, capability):
     """(case, task) for a user acting on a task: checked, with the case row locked."""
     task = _task_row(task_id)
     if task is None:
         raise NotFound("任务不存在")
-    if not scope.may_act_on(user, task):
-        scope.refuse(task.case_id, task)
-        if scope.can_see_case(user, task.case_id):
-            raise Forbidden("此任务不属于您的岗位或单位")
-        raise NotFound("任务不存在")
+    policy.require(user, capability, task=task)
     case = lock_case(task.case_id)
     if db.engine.dialect.name != "sqlite":   # SQLite's BEGIN IMMEDIATE already read it afresh
         task = db.session.execute(select(Task).where(Task.id == task.id)

@@ -14,10 +14,10 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit
+from . import audit, policy
 from .database import write_transaction
 from .engine import expressions
-from .errors import CaseError, Forbidden, Invalid, NotFound
+from .errors import CaseError, Invalid, NotFound
 from .extensions import db
 from .models import CalendarDay, ListItem, Setting
 from .models.types import utcnow
@@ -103,6 +103,15 @@ def calendar():
     """{date: 'holiday' | 'workday'} for the dates that differ from their weekday."""
     return _cached("calendar", lambda: {date.fromisoformat(d): k for d, k in
                                         db.session.execute(select(CalendarDay.day, CalendarDay.kind)).all()})
+
+
+def calendar_days(user, year=None):
+    """The calendar's holidays and make-up working days (of one year when given), in date order."""
+    policy.require(user, "calendar.read")
+    stmt = select(CalendarDay).order_by(CalendarDay.day)
+    if year:
+        stmt = stmt.where(CalendarDay.day.like(f"{year}-%"))
+    return db.session.execute(stmt).scalars().all()
 
 
 def is_working_day(d, cal=None):
@@ -213,7 +222,7 @@ expressions.register_functions({
 # --- what the admin edits ---------------------------------------------------------------------
 def set_calendar_day(user, day, kind, name=""):
     """Mark a date as a public holiday or a make-up working day (admin)."""
-    _require_admin(user)
+    policy.require(user, "calendar.edit")
     if kind not in ("holiday", "workday"):
         raise Invalid("类型应为 holiday（节假日）或 workday（调休上班）", {"kind": "类型应为节假日或调休上班"})
     try:
@@ -233,7 +242,7 @@ def set_calendar_day(user, day, kind, name=""):
 
 
 def remove_calendar_day(user, day):
-    _require_admin(user)
+    policy.require(user, "calendar.edit")
     with write_transaction():
         row = db.session.get(CalendarDay, day) if isinstance(day, str) else None
         if row is None:
@@ -245,7 +254,7 @@ def remove_calendar_day(user, day):
 
 def save_settings(user, value):
     """Replace the admin's supervision settings (merged over the defaults)."""
-    _require_admin(user)
+    policy.require(user, "settings.edit")
     errors = check_settings(value)
     if errors:
         raise Invalid("设置有误", errors)
@@ -260,7 +269,3 @@ def save_settings(user, value):
     invalidate()
     return settings()
 
-
-def _require_admin(user):
-    if not user.has_role("admin"):
-        raise Forbidden("只有管理员可以修改")

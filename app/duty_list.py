@@ -8,10 +8,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from sqlalchemy import select
 
-from . import audit, deadlines, orgs
+from . import audit, deadlines, orgs, policy
 from .database import write_transaction
 from .engine import expressions
-from .errors import CaseError, Forbidden, Invalid, NotFound
+from .errors import CaseError, Invalid, NotFound
 from .extensions import db
 from .models import AccountabilityReview, Case, ListItem, ListVersion, Task
 from .timefmt import local_zone
@@ -40,6 +40,13 @@ def versions():
 def items(list_version):
     return db.session.execute(select(ListItem).where(ListItem.list_version_id == list_version.id)
                               .order_by(ListItem.code)).scalars().all()
+
+
+def item_calls(user, code, limit=20):
+    """The newest calls on a list item that `user` may see."""
+    policy.require(user, "list.read")
+    return db.session.execute(select(Case).where(Case.list_item == code, policy.case_filter(user))
+                              .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).scalars().all()
 
 
 def in_force(on_day):
@@ -203,8 +210,9 @@ def xlsx(list_version):
 EXEMPT_WINDOW_DAYS = 0   # a call on or before the incident day counts as "called in time"
 
 
-def accountability_report(item_code, township, incident_date):
-    """What the record says about an incident on a list item in a township."""
+def accountability_report(user, item_code, township, incident_date):
+    """What the record says about an incident on a list item in a township (for the supervisor)."""
+    policy.require(user, "accountability.read")
     errors = {}
     try:
         day = date.fromisoformat(incident_date) if isinstance(incident_date, str) else None
@@ -243,8 +251,7 @@ def accountability_report(item_code, township, incident_date):
 
 
 def record_review(user, item_code, township, incident_date, description, decision, reason):
-    if not user.has_role("supervisor"):
-        raise Forbidden("只有督查室可以作出问责认定")
+    policy.require(user, "accountability.decide")
     errors = {}
     if decision not in ("exempt", "accountable"):
         errors["decision"] = "应为 exempt（免责）或 accountable（问责）"
@@ -252,7 +259,7 @@ def record_review(user, item_code, township, incident_date, description, decisio
         errors["reason"] = "请写明认定理由"
     if not isinstance(description, str) or len(description.strip()) < 2:
         errors["description"] = "请描述事件"
-    report = accountability_report(item_code, township, incident_date)
+    report = accountability_report(user, item_code, township, incident_date)
     if errors:
         raise Invalid("请检查填写", errors)
     with write_transaction():
@@ -267,7 +274,8 @@ def record_review(user, item_code, township, incident_date, description, decisio
     return review
 
 
-def reviews(limit=100):
+def reviews(user, limit=100):
+    policy.require(user, "accountability.read")
     return db.session.execute(select(AccountabilityReview).order_by(AccountabilityReview.id.desc())
                               .limit(limit)).scalars().all()
 

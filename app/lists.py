@@ -11,10 +11,10 @@ small office.
 """
 from sqlalchemy import func, select, text, union_all
 
+from . import policy
 from .extensions import db
 from .models import Case, CaseParticipant, Task, queues_of
 from .models.types import utcnow
-from .scope import case_filter, participant_filter, sees_all
 
 READY = text("tasks.status = 'ready'")   # a literal, so that SQLite uses the partial index
 
@@ -28,6 +28,7 @@ def _mine(user):
 
 def inbox_page(user, page=1, per_page=50, case_id=None, process_id=None):
     """(tasks, total) of the page of `user`'s inbox."""
+    policy.require(user, "inbox.read")
     queues = queues_of(user)
     if not queues:
         return [], 0
@@ -55,17 +56,19 @@ def inbox_page(user, page=1, per_page=50, case_id=None, process_id=None):
 
 def case_page(user, page=1, per_page=50, process_id=None, status=None, stuck=False):
     """(cases, total) of the page of the cases `user` may see, newest first."""
-    where = [case_filter(user)]
+    policy.require(user, "case.read")
+    where = [policy.case_filter(user)]
+    participations = policy.participation_filter(user)
     if process_id:
         where.append(Case.process_id == process_id)
     if status:
         where.append(Case.status == status)
     if stuck:
         where.append((Case.status == "errored") | ((Case.status == "open") & (Case.due_at < utcnow())))
-    if len(where) == 1 and not sees_all(user):
+    if len(where) == 1 and participations is not None:
         # unfiltered: count the unit's participations straight from their covering index
         total = db.session.execute(select(func.count(func.distinct(CaseParticipant.case_id)))
-                                   .where(participant_filter(user))).scalar()
+                                   .where(participations)).scalar()
     else:
         total = db.session.execute(select(func.count()).select_from(Case).where(*where)).scalar()
     rows = db.session.execute(select(Case).where(*where).order_by(Case.id.desc())

@@ -11,10 +11,11 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import case as sql_case, func, select
 
-from . import audit
+from . import audit, policy
 from .database import write_transaction
 from .engine import DefinitionError, load_definition, load_form
 from .engine.definitions import NS, parse_xml
+from .errors import Invalid, NotFound
 from .extensions import db
 from .models import Case, ProcessVersion
 
@@ -78,6 +79,11 @@ def latest_versions():
                                         & (ProcessVersion.version == newest.c.v))
             .order_by(ProcessVersion.process_id))
     return db.session.execute(stmt).scalars().all()
+
+
+def startable(user):
+    """The newest version of each process `user` may start."""
+    return [row for row in latest_versions() if policy.allows(user, "case.start", process=row)]
 
 
 def referenced_forms(bpmn):
@@ -155,6 +161,37 @@ def deploy_directory(actor="system"):
 MAX_UPLOAD_FILES = 200
 
 
+def deploy_upload(user, filename, data):
+    """Deploy what an analyst uploads: a .bpmn, or a .zip of one with its forms. Returns
+    (ProcessVersion, created); raises DefinitionError with element-level errors."""
+    policy.require(user, "process.deploy")
+    name = (filename or "").lower()
+    if not name:
+        raise Invalid("请上传 file（.bpmn 或 .zip）")
+    if name.endswith(".zip"):
+        files = unzip(data)
+    elif name.endswith(".bpmn") or name.endswith(".xml"):
+        files = {"upload.bpmn": data}
+    else:
+        raise DefinitionError([{"message": "只接受 .bpmn 或 .zip 文件"}])
+    return deploy_files(files, user.username)
+
+
+def deploy_model(user, process_id, xml):
+    """Deploy the modeller's drawing (BPMN XML text) as the next version of `process_id`."""
+    policy.require(user, "process.deploy")
+    if latest_version(process_id) is None:
+        raise NotFound(f"没有已部署的流程 {process_id}")
+    if not isinstance(xml, str) or not xml.strip():
+        raise DefinitionError([{"message": "请求中没有流程图（应为 JSON {\"bpmn\": \"<XML>\"}）"}])
+    data = xml.encode("utf-8")
+    found = process_id_of(data)
+    if found is not None and found != process_id:
+        raise DefinitionError([{"element_id": found, "message": f"流程 id 应为 {process_id}，文件中为 {found}："
+                                                                 "请勿修改流程 id（新流程请通过接口上传部署）"}])
+    return deploy_files({"model.bpmn": data}, user.username)
+
+
 def deploy_files(files, actor):
     """Deploy an upload: one .bpmn plus any forms ({filename: bytes}, e.g. the members of a .zip).
 
@@ -216,6 +253,26 @@ def versions_of(process_id):
         .where(ProcessVersion.process_id == process_id)
         .group_by(ProcessVersion.id).order_by(ProcessVersion.version.desc())).all()
     return [(v, int(open_ or 0), int(total or 0)) for v, total, open_ in rows]
+
+
+def overview(user):
+    """Every deployed process with its versions and their cases, for the analysts' pages."""
+    policy.require(user, "process.manage")
+    out = []
+    for newest in latest_versions():
+        versions = versions_of(newest.process_id)
+        out.append({"newest": newest, "versions": versions,
+                    "open": sum(n_open for _, n_open, _ in versions), "cases": sum(n_all for _, _, n_all in versions)})
+    return out
+
+
+def compare(user, process_id, from_version, to_version):
+    """(old, new, what changed) between two versions of a process, for an analyst or an admin."""
+    policy.require(user, "process.diff")
+    old, new = version(process_id, from_version), version(process_id, to_version)
+    if old is None or new is None:
+        raise NotFound("没有这个版本")
+    return old, new, diff_versions(old, new)
 
 
 def diff_versions(old, new):

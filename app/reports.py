@@ -6,16 +6,14 @@ the period, and the weights in force (defaults, then the app config, then the ad
 from flask import current_app
 from sqlalchemy import func, select, true
 
-from . import audit, metrics, orgs
+from . import audit, metrics, orgs, policy
 from .database import write_transaction
-from .errors import Forbidden, Invalid
+from .errors import Invalid
 from .extensions import db
 from .models import Case, Setting
 from .models.types import utcnow
-from .scope import case_filter, sees_all
 from .timefmt import local_zone
 
-REPORT_ROLES = ("supervisor", "leader", "center", "admin")
 WEIGHT_KEYS = ("response", "resolution", "satisfaction", "township_weight", "flag_deduction", "order_deduction",
                "invalid_call_deduction", "list_size", "min_volume")
 
@@ -55,8 +53,7 @@ def check_weights(value):
 
 
 def save_weights(user, value):
-    if not user.has_role("admin"):
-        raise Forbidden("只有管理员可以修改考核权重")
+    policy.require(user, "weights.edit")
     errors = check_weights(value)
     if errors:
         raise Invalid("考核权重有误", errors)
@@ -77,15 +74,6 @@ def current_period(now=None):
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def may_see_reports(user):
-    return user.has_role(*REPORT_ROLES)
-
-
-def _require_reports(user):
-    if not may_see_reports(user):
-        raise Forbidden("只有督查室、县领导、响应中心和管理员可以查看考核报表")
-
-
 def _period(text):
     """(key, label, start, end) of a period '2026' or '2026-11', or Invalid saying what it should be."""
     try:
@@ -97,7 +85,7 @@ def _period(text):
 def county_report(user, period, now=None):
     """The assessment report for a month ('2026-11') or a year ('2026'): per department and per
     township, ranked, with the monthly trend (supervisor, leader, centre, admin)."""
-    _require_reports(user)
+    policy.require(user, "report.read")
     _period(period)
     return metrics.report(period, now or utcnow(), local_zone(), orgs.org_names(),
                           [u.code for u in orgs.org_units("department")],
@@ -107,7 +95,7 @@ def county_report(user, period, now=None):
 def trend(user, end_period, months=12, now=None):
     """The three rates month by month over the `months` months that end with `end_period` (a
     month '2026-11', or a year '2026' ending in its December): the report page's trend."""
-    _require_reports(user)
+    policy.require(user, "report.read")
     zone = local_zone()
     end = _period(end_period)[3]
     window = metrics.previous_months(end, zone, months)
@@ -120,18 +108,18 @@ def stats(user, period=None, now=None):
     """Counts and rates for the caller's scope: a township its own calls, a department the calls
     dispatched to it, the centre, supervisor, leader and admin the whole county. `period` as in
     county_report; the current year by default."""
+    policy.require(user, "stats.read")
     now = now or utcnow()
     zone = local_zone()
-    whole = sees_all(user) or user.has_role("leader")
-    visible = None if whole else case_filter(user)
+    visible, department = policy.stats_scope(user)
     by_status = dict(db.session.execute(
         select(Case.status, func.count()).where(visible if visible is not None else true())
         .group_by(Case.status)).all())
     key, label, start, end = _period(period or str(now.astimezone(zone).year))
     orders, calls, _flags = metrics.load(start, end, zone, visible)
-    if not whole and user.has_role("department") and not user.has_role("township"):
-        orders = [o for o in orders if o.department == user.org_code]
-    scope = "all" if whole else (user.org_code or "role")
+    if department:
+        orders = [o for o in orders if o.department == department]
+    scope = "all" if visible is None else (user.org_code or "role")
     return {"scope": scope, "period": {"key": key, "label": label},
             "cases": {"total": sum(by_status.values()), **by_status},
             "calls": len(calls), **metrics.order_rates(orders, now)}

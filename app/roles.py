@@ -18,9 +18,6 @@ ROLES = {
 # other spellings analysts use for the same lanes
 _ALIASES = {"县委/县政府": "leader", "督查": "supervisor", "响应平台": "center", "部门": "department"}
 
-# roles that see every case; the others see the cases their org unit or role takes part in
-SEE_ALL_ROLES = frozenset({"center", "supervisor", "admin", "analyst"})
-
 
 def role_of_lane(lane_name):
     """The role code a lane name stands for, or None when it names no role."""

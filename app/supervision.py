@@ -12,13 +12,12 @@ from datetime import timedelta
 
 from sqlalchemy import exists, func, select
 
-from . import audit, deadlines, orgs
+from . import audit, deadlines, orgs, policy
 from .errors import CaseError
 from .database import lock_case, write_transaction
 from .extensions import db
 from .models import Case, ExtensionRequest, Flag, Task, queue_of
 from .models.types import utcnow
-from .scope import may_act_on, refuse
 
 ORDER_FORM = "supervision_order.schema.json"
 ORDER_TITLES = {"order": "督办单", "listed": "挂牌督办", "problem": "问题工单督办"}
@@ -75,11 +74,33 @@ class SupervisionError(CaseError):
         self.status, self.code = status, code
 
 
+def _extension_conflict(task, now):
+    """Why no extension may be asked on `task` now, or None."""
+    if task.status != "ready" or task.due_at is None:
+        return "此任务没有可延长的办理时限"
+    if now >= task.due_at:
+        return "已超过办理时限，不能再申请延期"
+    if db.session.execute(select(exists().where(ExtensionRequest.task_id == task.id,
+                                                ExtensionRequest.status == "pending"))).scalar():
+        return "此任务已有待审批的延期申请"
+    return None
+
+
+def may_request_extension(user, task):
+    """Whether `user` may ask for an extension on `task` now (the task page offers it)."""
+    return policy.allows(user, "extension.request", task=task) and _extension_conflict(task, utcnow()) is None
+
+
+def task_extensions(user, task):
+    """The extension requests of a task `user` may see, oldest first."""
+    policy.require(user, "task.read", task=task)
+    return db.session.execute(select(ExtensionRequest).where(ExtensionRequest.task_id == task.id)
+                              .order_by(ExtensionRequest.id)).scalars().all()
+
+
 def request_extension(user, task, days, reason):
     """A department asks for more working days on its task, before the deadline."""
-    if not may_act_on(user, task) or task.kind != "engine":
-        refuse(task.case_id, task)
-        raise SupervisionError(403, "forbidden", "只能为本单位的待办任务申请延期")
+    policy.require(user, "extension.request", task=task)
     errors = {}
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
         errors["days"] = "应为正整数（工作日）"
@@ -90,13 +111,9 @@ def request_extension(user, task, days, reason):
     with write_transaction():
         case = lock_case(task.case_id)
         task = db.session.get(Task, task.id)
-        if task.status != "ready" or task.due_at is None:
-            raise SupervisionError(409, "conflict", "此任务没有可延长的办理时限")
-        if utcnow() >= task.due_at:
-            raise SupervisionError(409, "conflict", "已超过办理时限，不能再申请延期")
-        if db.session.execute(select(exists().where(ExtensionRequest.task_id == task.id,
-                                                    ExtensionRequest.status == "pending"))).scalar():
-            raise SupervisionError(409, "conflict", "此任务已有待审批的延期申请")
+        conflict = _extension_conflict(task, utcnow())
+        if conflict:
+            raise SupervisionError(409, "conflict", conflict)
         granted = db.session.execute(select(func.coalesce(func.sum(ExtensionRequest.days), 0)).where(
             ExtensionRequest.task_id == task.id, ExtensionRequest.status == "approved")).scalar()
         cap = deadlines.settings()["max_extension_days"]
@@ -114,8 +131,7 @@ def request_extension(user, task, days, reason):
 
 def decide_extension(user, ext_id, approve, opinion, load_run, save_run):
     """The centre approves (the task's timers move by the days asked) or refuses an extension."""
-    if not user.has_role("center"):
-        raise SupervisionError(403, "forbidden", "只有响应中心可以审批延期")
+    policy.require(user, "extension.decide")
     if not isinstance(approve, bool):
         raise SupervisionError(422, "invalid", "请选择是否同意", {"approved": "应为是或否"})
     ext = db.session.get(ExtensionRequest, ext_id) if isinstance(ext_id, int) and 0 < ext_id < 2 ** 31 else None
@@ -147,18 +163,32 @@ def decide_extension(user, ext_id, approve, opinion, load_run, save_run):
     return ext
 
 
-def pending_extensions(user):
-    """The requests waiting for the centre (or, for a department, its own)."""
+def pending_extensions(user, limit=200):
+    """The requests waiting for the centre: all of them for those who review them, else those of
+    the user's own unit."""
+    policy.require(user, "extension.read")
     stmt = select(ExtensionRequest).where(ExtensionRequest.status == "pending").order_by(ExtensionRequest.created_at)
-    if not user.has_role("center", "supervisor"):
+    if not policy.allows(user, "extension.read_all"):
         stmt = stmt.where(ExtensionRequest.org_code == user.org_code)
-    return db.session.execute(stmt.limit(200)).scalars().all()
+    return db.session.execute(stmt.limit(limit)).scalars().all()
+
+
+def review_queue(user, limit=200):
+    """(pending requests, their tasks by id, their cases' titles by id) for the centre's approvals
+    page (the supervisor reads it too)."""
+    policy.require(user, "extension.read_all")
+    pending = pending_extensions(user, limit)
+    task_ids, case_ids = {e.task_id for e in pending}, {e.case_id for e in pending}
+    tasks = {t.id: t for t in db.session.execute(select(Task).where(Task.id.in_(task_ids))).scalars()} \
+        if task_ids else {}
+    titles = dict(db.session.execute(select(Case.id, Case.title).where(Case.id.in_(case_ids))).all()) \
+        if case_ids else {}
+    return pending, tasks, titles
 
 
 # --- flags ------------------------------------------------------------------------------------
 def raise_flag(user, org_code, kind, evidence, case_id=None):
-    if not user.has_role("supervisor"):
-        raise SupervisionError(403, "forbidden", "只有督查室可以标记")
+    policy.require(user, "flag.raise")
     errors = {}
     unit_kind = db.session.execute(select(orgs.OrgUnit.kind).where(orgs.OrgUnit.code == org_code)).scalar() \
         if isinstance(org_code, str) else None
@@ -191,15 +221,17 @@ def flag_automatically(case, kind, actor):
                  after={"kind": kind, "label": FLAG_KINDS[kind][1], "evidence": flag.evidence})
 
 
-def flags(limit=200):
+def flags(user, limit=200):
+    policy.require(user, "supervision.read")
     return db.session.execute(select(Flag).order_by(Flag.id.desc()).limit(limit)).scalars().all()
 
 
 # --- stuck cases ------------------------------------------------------------------------------
-def stuck(department=None, township=None, urgency=None, min_age_hours=None, limit=200):
+def stuck(user, department=None, township=None, urgency=None, min_age_hours=None, limit=200):
     """Overdue tasks, idle open cases and errored cases, oldest trouble first.
 
     Each row: case, title, step, unit, waiting since, deadline, reason (overdue | idle | errored)."""
+    policy.require(user, "supervision.read")
     now = utcnow()
     case_where = []
     if township:

@@ -5,10 +5,12 @@ import io
 import re
 
 import openpyxl
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app import duty_list
 from app.extensions import db
+from app.models import User
 from app.web.forms import parse_form, widgets
 from helpers import case_of, csrf_token, post_form, raise_call, web_login
 
@@ -179,7 +181,7 @@ def test_the_supervisor_reads_the_report_and_records_a_decision(app, users):
 
 def _reviews(app):
     with app.app_context():
-        return duty_list.reviews()
+        return duty_list.reviews(db.session.execute(select(User).where(User.username == "supervisor")).scalar_one())
 
 
 # --- a form with a nested object --------------------------------------------------------------

@@ -7,7 +7,7 @@ from ..engine import DefinitionError
 from ..errors import Invalid
 from ..timefmt import iso
 from . import schemas as s
-from .views import blp, require_role
+from .views import blp
 
 
 @blp.route("/processes", methods=["POST"])
@@ -15,20 +15,10 @@ from .views import blp, require_role
 @blp.alt_response(422, schema=s.ApiError, description="{errors: [{element_id?, message}]}, nothing deployed")
 def upload_process():
     """Deploy a process (analyst): multipart `file`, a .bpmn or a .zip of a .bpmn and its forms."""
-    require_role("analyst")
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        abort(422, message="请上传 file（.bpmn 或 .zip）")
-    data = upload.read()
-    name = upload.filename.lower()
     try:
-        if name.endswith(".zip"):
-            files = processes.unzip(data)
-        elif name.endswith(".bpmn") or name.endswith(".xml"):
-            files = {"upload.bpmn": data}
-        else:
-            raise DefinitionError([{"message": "只接受 .bpmn 或 .zip 文件"}])
-        row, created = processes.deploy_files(files, g.user.username)
+        row, created = processes.deploy_upload(g.user, upload.filename if upload else None,
+                                               upload.read() if upload else b"")
     except DefinitionError as e:
         raise Invalid("流程校验未通过，未部署", e.errors) from None
     return {"process_id": row.process_id, "version": row.version, "created": created,
@@ -50,19 +40,17 @@ def process_versions(process_id):
 @blp.arguments(s.VersionPair, location="query")
 @blp.response(200)
 def process_diff(args, process_id):
-    """What changed between two versions, element by element (?from=1&to=2)."""
-    old, new = processes.version(process_id, args["from_"]), processes.version(process_id, args["to"])
-    if old is None or new is None:
-        abort(404, message="没有这个版本")
-    return processes.diff_versions(old, new)
+    """What changed between two versions, element by element (?from=1&to=2; analyst, admin)."""
+    return processes.compare(g.user, process_id, args["from_"], args["to"])[2]
 
 
 @blp.route("/processes/<process_id>/migration")
 @blp.arguments(s.VersionPair, location="query")
 @blp.response(200)
 def migration_preview(args, process_id):
-    """Which open cases of version `from` can move to version `to`, and why the others cannot."""
-    _old, _new, rows = cases.migration_preview(process_id, args["from_"], args["to"])
+    """Which open cases of version `from` can move to version `to`, and why the others cannot
+    (analyst, admin)."""
+    _old, _new, rows = cases.migration_preview(g.user, process_id, args["from_"], args["to"])
     return {"from": args["from_"], "to": args["to"],
             "cases": [{"case_id": c.id, "title": c.title, "movable": ok, "reason": reason} for c, ok, reason in rows]}
 

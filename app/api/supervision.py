@@ -4,15 +4,12 @@ import io
 
 from flask import Response, g, request
 from flask_smorest import abort
-from sqlalchemy import select
 
 from .. import cases, deadlines, orgs, supervision
-from ..extensions import db
-from ..models import CalendarDay
 from ..presenters import case_detail
 from ..timefmt import iso
 from . import schemas as s
-from .views import blp, require_role
+from .views import blp
 
 STUCK_COLUMNS = [("case_id", "案件编号"), ("case_title", "事项"), ("task", "环节"), ("org", "承办单位"),
                  ("township", "发起乡镇"), ("urgency", "紧急程度"), ("waiting_since", "等待自"),
@@ -29,9 +26,8 @@ def _stuck_dict(r):
 @blp.alt_response(200, content_type="text/csv", description="with ?format=csv: the same list as CSV (UTF-8, BOM)")
 def stuck(args):
     """Open cases overdue, idle or errored (supervisor); filters by department, township, urgency, age."""
-    require_role("supervisor")
-    rows = [_stuck_dict(r) for r in supervision.stuck(department=args.get("department"), township=args.get("township"),
-                                                        urgency=args.get("urgency"),
+    rows = [_stuck_dict(r) for r in supervision.stuck(g.user, department=args.get("department"),
+                                                        township=args.get("township"), urgency=args.get("urgency"),
                                                         min_age_hours=args.get("min_age_hours"))]
     if args["format"] != "csv":
         return rows
@@ -65,8 +61,7 @@ def raise_flag(args):
 @blp.response(200, s.FlagOut(many=True))
 def list_flags():
     """The latest flags (supervisor)."""
-    require_role("supervisor")
-    return [_flag_dict(f) for f in supervision.flags()]
+    return [_flag_dict(f) for f in supervision.flags(g.user)]
 
 
 @blp.route("/cases/<int(max=2147483647):case_id>/retry", methods=["POST"])
@@ -115,10 +110,7 @@ def decide_extension(args, ext_id):
 @blp.response(200, s.CalendarDayOut(many=True))
 def calendar(args):
     """Public holidays and make-up working days (调休); ?year= one year."""
-    stmt = select(CalendarDay).order_by(CalendarDay.day)
-    if args.get("year"):
-        stmt = stmt.where(CalendarDay.day.like(f"{args['year']}-%"))
-    return [{"day": d.day, "kind": d.kind, "name": d.name} for d in db.session.execute(stmt).scalars()]
+    return [{"day": d.day, "kind": d.kind, "name": d.name} for d in deadlines.calendar_days(g.user, args.get("year"))]
 
 
 @blp.route("/calendar/<day>", methods=["PUT"])

@@ -1,16 +1,19 @@
 """Browser pages: login, inbox, task forms, cases. Chinese first; the same domain functions as the API."""
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, deadlines, lists, orgs, processes, scope
-from ..supervision import marks as deadline_mark, request_extension as ask_extension
+from .. import auth, cases, deadlines, lists, orgs, policy, processes
+from ..api import WEB_MESSAGES
+# by name: app.web.supervision, the blueprint, takes the module's own name in this package
+from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
+                           task_extensions)
+from ..errors import CaseError
 from ..extensions import db, login_manager
-from ..models import AuditEvent, Case, ExtensionRequest, Task, User
-from ..models.types import utcnow
+from ..models import User
 from ..roles import ROLES
 from ..timefmt import short
 from .forms import parse_form, widgets
@@ -43,10 +46,25 @@ def load_user(user_id):
     return user if user is not None and user.active else None
 
 
+@web_bp.app_template_global()
+def can(capability, **target):
+    """Whether the signed-in user may (templates ask this, never the roles themselves)."""
+    return policy.allows(current_user, capability, **target)
+
+
 @web_bp.app_context_processor
 def labels():
     return {"STATUS_LABELS": STATUS_LABELS, "URGENCY_LABELS": URGENCY_LABELS, "ROLE_LABELS": ROLES,
             "ACTION_LABELS": ACTION_LABELS, "short": short}
+
+
+def error_page(e):
+    """A domain refusal in a browser page, as its own error page (the API answers JSON)."""
+    message = WEB_MESSAGES[e.status] if e.status in (403, 404) else e.message
+    return render_template("error.html", code=e.status, message=message), e.status
+
+
+web_bp.register_error_handler(CaseError, error_page)
 
 
 class LoginForm(FlaskForm):
@@ -90,10 +108,8 @@ def _page():
 def inbox():
     page = _page()
     tasks, total = lists.inbox_page(current_user, page, PER_PAGE)
-    startable = [p for p in processes.latest_versions()
-                 if not p.start_role or current_user.has_role(*p.start_role.split(","))]
     return render_template("inbox.html", tasks=tasks, total=total, page=page, per_page=PER_PAGE,
-                           org_names=orgs.org_names(), startable=startable,
+                           org_names=orgs.org_names(), startable=processes.startable(current_user),
                            marks={t.id: deadline_mark(t) for t in tasks})
 
 
@@ -111,11 +127,7 @@ def case_list():
 @web_bp.route("/cases/new/<process_id>", methods=["GET", "POST"])
 @login_required
 def new_case(process_id):
-    row = processes.latest_version(process_id)
-    if row is None:
-        abort(404)
-    definition = processes.definition(row)
-    schema = cases.form_schema(definition, definition.start.form)
+    _row, definition, schema = cases.start_form(current_user, process_id)
     values, errors = {}, {}
     if request.method == "POST":
         values = parse_form(schema, request.form)
@@ -136,22 +148,15 @@ def new_case(process_id):
 @web_bp.route("/cases/<int(max=2147483647):case_id>")
 @login_required
 def case_page(case_id):
-    try:
-        case = cases.get_case(current_user, case_id)
-    except cases.NotFound:
-        abort(404)
+    found = cases.case_history(current_user, case_id)
+    case, current, history = found.case, found.current, found.completed
     definition = processes.definition(case.definition_row)
-    history = db.session.execute(select(Task).where(Task.case_id == case_id, Task.status == "completed")
-                                 .order_by(Task.completed_at, Task.id)).scalars().all()
-    events = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                                .order_by(AuditEvent.id)).scalars().all()
     start_schema = definition.form(definition.start.form) or {}
-    current = cases.current_tasks(case_id)
     return render_template("case.html", case=case, current=current, history=history,
                            current_elements=sorted({t.element_id for t in current if t.kind == "engine"}),
                            done_elements=sorted({t.element_id for t in history if t.kind == "engine"}),
                            marks={t.id: deadline_mark(t) for t in current},
-                           events=events, org_names=orgs.org_names(), user_names=orgs.user_names(),
+                           events=found.events, org_names=orgs.org_names(), user_names=orgs.user_names(),
                            definition=definition,
                            start_fields=result_rows(start_schema, case.data),
                            results={t.id: result_rows(definition.form(t.form) or {}, t.result or {}) for t in history})
@@ -202,12 +207,7 @@ def _shown(prop, value):
 @web_bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @login_required
 def task_page(task_id):
-    try:
-        task = cases.get_task(current_user, task_id)
-    except cases.NotFound:
-        abort(404)
-    case = db.session.get(Case, task.case_id)
-    definition, schema = cases.task_form(task)
+    task, case, definition, schema = cases.task_view(current_user, task_id)
     values, errors = _prefill(definition, schema, case.data or {}), {}
     if request.method == "POST":
         values = parse_form(schema, request.form) if schema else {}
@@ -227,28 +227,22 @@ def task_page(task_id):
             flash(f"已办理：{task.name}", "ok")
             return redirect(url_for("web.inbox"))
     fields = widgets(schema, values, errors) if schema else []
-    may_act = scope.may_act_on(current_user, task)
-    extensions = db.session.execute(select(ExtensionRequest).where(ExtensionRequest.task_id == task.id)
-                                    .order_by(ExtensionRequest.id)).scalars().all()
-    can_extend = (may_act and task.kind == "engine" and task.status == "ready" and task.due_at is not None
-                  and utcnow() < task.due_at and not any(e.status == "pending" for e in extensions))
-    return render_template("task.html", task=task, case=case, schema=schema, fields=fields, may_act=may_act,
-                           org_names=orgs.org_names(), mark=deadline_mark(task), extensions=extensions,
-                           can_extend=can_extend, max_extension=deadlines.settings()["max_extension_days"],
+    return render_template("task.html", task=task, case=case, schema=schema, fields=fields,
+                           org_names=orgs.org_names(), mark=deadline_mark(task),
+                           extensions=task_extensions(current_user, task),
+                           can_extend=may_request_extension(current_user, task),
+                           max_extension=deadlines.settings()["max_extension_days"],
                            ext_errors={}), (422 if errors else 200)
 
 
 @web_bp.route("/tasks/<task_id>/extension", methods=["POST"])
 @login_required
 def request_extension(task_id):
+    task = cases.get_task(current_user, task_id)
     try:
-        task = cases.get_task(current_user, task_id)
-        days = request.form.get("days", type=int)
-        ask_extension(current_user, task, days, request.form.get("reason", ""))
+        ask_extension(current_user, task, request.form.get("days", type=int), request.form.get("reason", ""))
         flash("延期申请已提交，等待响应中心审批", "ok")
-    except cases.NotFound:
-        abort(404)
-    except cases.CaseError as e:
+    except CaseError as e:
         details = "；".join((e.errors or {}).values())
         flash(f"{e.message}{'：' + details if details else ''}", "error")
     return redirect(url_for("web.task_page", task_id=task_id))

@@ -10,17 +10,16 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import select
 
-from .. import duty_list, orgs, scope
+from .. import duty_list, orgs
 from ..errors import CaseError, Forbidden
-from ..extensions import db
-from ..models import Case
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
+from . import error_page
 from .forms import query_number
 
 duty_list_bp = Blueprint("duty_list", __name__)
+duty_list_bp.register_error_handler(CaseError, error_page)
 
 DOMAINS = list(duty_list.DOMAIN_PREFIX)          # the seven domains, in the list's own order
 TOWNSHIP_LABEL = "属地乡镇（街道）"
@@ -31,11 +30,6 @@ DECISIONS = {"exempt": "免责", "accountable": "问责"}
 SEARCHED = ("code", "name", "primary_duty", "supporting_duty", "legal_basis")
 NUMBERING = re.compile(r"^\s*(?:\d+|[一二三四五六七八九十]+)\s*[.、．)）]\s*")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _require(*roles):
-    if not current_user.has_role(*roles):
-        abort(403)
 
 
 # --- showing values -------------------------------------------------------------------------------
@@ -172,8 +166,7 @@ def item(code):
     data = row.to_dict()
     fields = [(f, duty_list.FIELD_TITLES[f], shown(f, data[f], names)) for f in duty_list.FIELDS
               if f not in ("instructions", "name")]
-    calls = db.session.execute(select(Case).where(Case.list_item == code, scope.case_filter(current_user))
-                               .order_by(Case.created_at.desc(), Case.id.desc()).limit(CALLS_SHOWN)).scalars().all()
+    calls = duty_list.item_calls(current_user, code, CALLS_SHOWN)
     return render_template("duty_list_item.html", lv=lv, newest=duty_list.version(), item=row, fields=fields,
                            steps=steps(row.instructions), calls=calls, org_names=names, limit=CALLS_SHOWN,
                            FIELD_TITLES=duty_list.FIELD_TITLES)
@@ -243,7 +236,10 @@ def _report(values):
     if errors:
         return None, errors
     try:
-        return duty_list.accountability_report(values["item_code"], values["township"], values["incident_date"]), {}
+        return duty_list.accountability_report(current_user, values["item_code"], values["township"],
+                                               values["incident_date"]), {}
+    except Forbidden:
+        raise
     except CaseError as e:
         return None, dict(e.errors or {"item_code": e.message})
 
@@ -251,7 +247,7 @@ def _report(values):
 @duty_list_bp.route("/accountability", methods=["GET", "POST"])
 @login_required
 def accountability():
-    _require("supervisor")
+    reviews = duty_list.reviews(current_user)
     report, errors = None, {}
     if request.method == "POST":
         values = {k: request.form.get(k, "").strip() for k in REPORT_FIELDS + ("decision", "reason")}
@@ -262,7 +258,7 @@ def accountability():
                                                  values["incident_date"], values["description"],
                                                  values["decision"] or None, values["reason"])
             except Forbidden:
-                abort(403)
+                raise
             except CaseError as e:
                 errors = dict(e.errors or {"decision": e.message})
                 if "decision" in errors and values["decision"] not in DECISIONS:
@@ -289,5 +285,5 @@ def accountability():
     item_groups = sorted(by_domain.items(), key=lambda g: DOMAINS.index(g[0]) if g[0] in DOMAINS else len(DOMAINS))
     return render_template("accountability.html", values=values, errors=errors, report=report,
                            item_groups=item_groups, townships=orgs.form_options("townships"),
-                           reviews=duty_list.reviews(), org_names=orgs.org_names(), user_names=orgs.user_names(),
+                           reviews=reviews, org_names=orgs.org_names(), user_names=orgs.user_names(),
                            PROPOSALS=PROPOSALS, DECISIONS=DECISIONS, at=at), (422 if errors else 200)

@@ -2,21 +2,23 @@
 bpmn.io modeller that deploys a new version, the differences between two versions drawn side by
 side, and moving open cases to another version.
 
-Session-authenticated (flask_login), analysts only; CSRF on every form and on the modeller's JSON
-deploy (Flask-WTF reads the X-CSRFToken header). The same domain functions as the JSON API in
-app/api/processes.py."""
+Session-authenticated (flask_login), for analysts (admins may compare versions and preview a
+migration); CSRF on every form and on the modeller's JSON deploy (Flask-WTF reads the X-CSRFToken
+header). The same domain functions as the JSON API in app/api/processes.py. A page that reads its
+query before the domain is asked asks the policy first, so that a refusal never depends on the input."""
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import cases, orgs, processes
+from .. import cases, orgs, policy, processes
 from ..engine import DefinitionError
 from ..engine.definitions import CASE_STATUSES, ESCALATIONS
 from .forms import is_number, query_number
 from ..errors import CaseError
 from ..roles import ROLES
-from . import STATUS_LABELS
+from . import STATUS_LABELS, error_page
 
 modeller_bp = Blueprint("modeller", __name__)
+modeller_bp.register_error_handler(CaseError, error_page)
 
 TYPE_LABELS = {
     "userTask": "用户任务", "scriptTask": "脚本任务", "serviceTask": "服务任务", "manualTask": "人工任务",
@@ -35,11 +37,6 @@ FIELD_LABELS = {
 }
 SHOWN_FIELDS = ("lane", "formJsonSchemaFilename", "orgUnit", "conditionExpression", "timeDate", "timeDuration",
                 "caseStatus", "escalation")
-
-
-def _require_analyst():
-    if not current_user.has_role("analyst"):
-        abort(403)
 
 
 def _versions(process_id):
@@ -64,15 +61,9 @@ def helpers():
 @modeller_bp.route("/processes")
 @login_required
 def index():
-    _require_analyst()
     names = orgs.user_names()
-    listed = []
-    for newest in processes.latest_versions():
-        versions = processes.versions_of(newest.process_id)
-        listed.append({"newest": newest, "versions": versions,
-                       "open": sum(n_open for _, n_open, _ in versions),
-                       "cases": sum(n_all for _, _, n_all in versions)})
-    return render_template("processes.html", listed=listed, deployer=lambda u: _deployer(u, names))
+    return render_template("processes.html", listed=processes.overview(current_user),
+                           deployer=lambda u: _deployer(u, names))
 
 
 # --- the modeller ---------------------------------------------------------------------------------
@@ -85,7 +76,7 @@ def _form_files(newest):
 @modeller_bp.route("/processes/<process_id>/model")
 @login_required
 def model(process_id):
-    _require_analyst()
+    policy.require(current_user, "process.deploy")
     newest = processes.latest_version(process_id)
     if newest is None:
         abort(404)
@@ -105,24 +96,14 @@ def _refused(errors, status=422):
 @login_required
 def deploy(process_id):
     """The modeller's 部署: {"bpmn": xml} -> 201 {process_id, version, created} or 422 {errors}."""
-    if not current_user.has_role("analyst"):
-        return jsonify({"error": "forbidden", "message": "只有流程分析员可以部署流程"}), 403
-    if processes.latest_version(process_id) is None:
-        return jsonify({"error": "not_found", "message": f"没有已部署的流程 {process_id}"}), 404
     body = request.get_json(silent=True)
-    xml = body.get("bpmn") if isinstance(body, dict) else None
-    if not isinstance(xml, str) or not xml.strip():
-        return _refused([{"message": "请求中没有流程图（应为 JSON {\"bpmn\": \"<XML>\"}）"}])
-    data = xml.encode("utf-8")
     try:
-        found = processes.process_id_of(data)
-        if found is not None and found != process_id:
-            return _refused([{"element_id": found,
-                              "message": f"流程 id 应为 {process_id}，文件中为 {found}：请勿修改流程 id"
-                                         "（新流程请通过接口上传部署）"}])
-        row, created = processes.deploy_files({"model.bpmn": data}, current_user.username)
+        row, created = processes.deploy_model(current_user, process_id,
+                                              body.get("bpmn") if isinstance(body, dict) else None)
     except DefinitionError as e:
         return _refused(e.errors)
+    except CaseError as e:          # refused, or no such process: JSON for the modeller's script
+        return jsonify({"error": e.code, "message": e.message}), e.status
     return jsonify({"process_id": row.process_id, "version": row.version, "created": created}), \
         (201 if created else 200)
 
@@ -146,11 +127,9 @@ def _shown(value):
 @modeller_bp.route("/processes/<process_id>/diff")
 @login_required
 def diff(process_id):
-    _require_analyst()
+    policy.require(current_user, "process.diff")
     versions = _versions(process_id)
-    frm, to = _pair(versions)
-    old, new = processes.version(process_id, frm), processes.version(process_id, to)
-    changes = processes.diff_versions(old, new)
+    old, new, changes = processes.compare(current_user, process_id, *_pair(versions))
     changed = [{**c, "rows": [(key, FIELD_LABELS.get(key, key), _shown(v["old"]), _shown(v["new"]))
                               for key, v in c["fields"].items()]} for c in changes["changed"]]
     return render_template("process_diff.html", process_id=process_id, old=old, new=new,
@@ -162,7 +141,7 @@ def diff(process_id):
 @modeller_bp.route("/processes/<process_id>/migration", methods=["GET", "POST"])
 @login_required
 def migration(process_id):
-    _require_analyst()
+    policy.require(current_user, "process.migrate" if request.method == "POST" else "process.preview_migration")
     versions = _versions(process_id)
     numbers = [v.version for v, _, _ in versions]
     to = query_number("to") or numbers[0]
@@ -193,12 +172,9 @@ def migration(process_id):
         if not moved and not kept:
             flash("所选案件已不在第 {} 版办理中，没有迁移".format(frm), "error")
         return redirect(here)
-    rows = []
-    if frm != to:
-        _old, _new, preview = cases.migration_preview(process_id, frm, to)
-        for case, movable, reason in preview:
-            current = [t.name for t in cases.current_tasks(case.id)]
-            rows.append({"case": case, "movable": movable, "reason": reason, "current": current})
+    _old, _new, preview = cases.migration_preview(current_user, process_id, frm, to)
+    rows = [{"case": case, "movable": movable, "reason": reason,
+             "current": [t.name for t in cases.current_tasks(case.id)]} for case, movable, reason in preview]
     return render_template("process_migration.html", process_id=process_id, frm=frm, to=to, rows=rows,
                            versions=versions, name=versions[0][0].name, org_names=orgs.org_names(),
                            movable=sum(1 for r in rows if r["movable"]))

@@ -9,17 +9,19 @@ import io
 from fractions import Fraction
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user, login_required
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from .. import metrics, reports
-from ..errors import Forbidden, Invalid
+from ..errors import CaseError, Invalid
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
+from . import error_page
 
 reports_bp = Blueprint("reports", __name__)
+reports_bp.register_error_handler(CaseError, error_page)
 
 LIST_LABELS = {"red": "红榜", "black": "黑榜"}
 # (key, title, kind): kind says how a value is shown — pct a rate, score points out of 100,
@@ -49,12 +51,6 @@ TOTAL_ROWS = [
     ("township_rating", "乡镇评价均分（1–5）", "rating"), ("rating_received", "部门对乡镇评分均分（1–5）", "rating"),
 ]
 EXCEL_FORMATS = {"pct": "0.0%", "score": "0.0", "rating": "0.00", "hours": "0.0", "int": "0"}
-
-
-@reports_bp.app_context_processor
-def report_links():
-    """Whether the nav shows 考核报表 (base.html)."""
-    return {"may_see_reports": reports.may_see_reports}
 
 
 # --- how values are shown -----------------------------------------------------------------------
@@ -111,10 +107,7 @@ def chart_data(report, trend):
 # --- the page -----------------------------------------------------------------------------------
 def _report(period, now):
     """The report for the period asked (the current month if none), or Invalid with the reason in Chinese."""
-    try:
-        return reports.county_report(current_user, period or reports.current_period(now), now)
-    except Forbidden:
-        abort(403)      # the page's own 403, not the API's JSON
+    return reports.county_report(current_user, period or reports.current_period(now), now)
 
 
 def _pickers(key):

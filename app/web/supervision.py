@@ -12,17 +12,15 @@ from datetime import date
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context,
                    url_for)
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from .. import cases, deadlines, orgs, processes, supervision
-from ..errors import CaseError
-from ..extensions import db
-from ..models import CalendarDay, Case, Task
+from .. import cases, deadlines, orgs, policy, processes, supervision
+from ..errors import CaseError, Forbidden
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
-from . import URGENCY_LABELS
+from . import URGENCY_LABELS, error_page
 
 supervision_bp = Blueprint("supervision", __name__)
+supervision_bp.register_error_handler(CaseError, error_page)
 
 REASON_LABELS = {"overdue": "超时", "idle": "长时间无进展", "errored": "流程异常"}
 CALENDAR_KINDS = {"holiday": "节假日", "workday": "调休上班"}
@@ -33,11 +31,6 @@ MAX_AGE_HOURS = 24 * 3650
 CSV_COLUMNS = [("case_id", "案件编号"), ("case_title", "事项"), ("task", "环节"), ("org", "承办单位"),
                ("township", "发起乡镇"), ("urgency", "紧急程度"), ("waiting_since", "等待自"),
                ("due_at", "时限"), ("reason", "原因"), ("detail", "说明")]
-
-
-def _require(*roles):
-    if not current_user.has_role(*roles):
-        abort(403)
 
 
 def _back(default):
@@ -61,7 +54,7 @@ def _filters():
 
 def _stuck_rows(filters):
     """The stuck rows, with the name of each errored case's failing element instead of its id."""
-    rows = supervision.stuck(limit=LIMIT, **filters)
+    rows = supervision.stuck(current_user, limit=LIMIT, **filters)
     definitions = {}
     for key in {(r["process_id"], r["process_version"]) for r in rows}:
         row = processes.version(*key)
@@ -90,7 +83,6 @@ def age(since, now=None):
 @supervision_bp.route("/supervision")
 @login_required
 def dashboard():
-    _require("supervisor")
     filters = _filters()
     rows, definitions = _stuck_rows(filters)
     summary = {reason: sum(1 for r in rows if r["reason"] == reason) for reason in REASON_LABELS}
@@ -114,7 +106,6 @@ def dashboard():
 @login_required
 def export_csv():
     """The dashboard's rows (same filters) as CSV for spreadsheets: UTF-8 with a BOM, Chinese headers."""
-    _require("supervisor")
     rows, _ = _stuck_rows(_filters())
     names = orgs.org_names()
 
@@ -150,9 +141,10 @@ def export_csv():
 @supervision_bp.route("/supervision/cases/<int(max=2147483647):case_id>/retry", methods=["POST"])
 @login_required
 def retry(case_id):
-    _require("supervisor", "admin")
     try:
         case = cases.retry_case(current_user, case_id)
+    except Forbidden:
+        raise
     except CaseError as e:
         flash(f"重试未成功：{e.message}", "error")
     else:
@@ -177,7 +169,6 @@ def process_xml(process_id, number):
 @supervision_bp.route("/supervision/flags", methods=["GET", "POST"])
 @login_required
 def flag_page():
-    _require("supervisor")
     values, errors = {}, {}
     if request.method == "POST":
         values = {k: request.form.get(k, "").strip() for k in ("org", "kind", "case_id", "evidence")}
@@ -191,9 +182,9 @@ def flag_page():
                                                    {"evidence": "不超过 5000 字，且不含控制字符"})
             flag = supervision.raise_flag(current_user, values["org"] or None, values["kind"] or None,
                                           values["evidence"], case_id)
+        except Forbidden:
+            raise
         except CaseError as e:
-            if getattr(e, "status", 400) == 403:
-                abort(403)
             errors = dict(e.errors or {})
             if not values["org"]:
                 errors["org"] = "请选择单位"
@@ -209,7 +200,7 @@ def flag_page():
     units = [("乡镇", orgs.form_options("townships")), ("县级部门", orgs.form_options("departments"))]
     kinds = [(code, label, "乡镇" if unit == "township" else "县级部门")
              for code, (unit, label) in supervision.FLAG_KINDS.items()]
-    return render_template("supervision_flags.html", flags=supervision.flags(limit=LIMIT), values=values,
+    return render_template("supervision_flags.html", flags=supervision.flags(current_user, limit=LIMIT), values=values,
                            errors=errors, units=units, kinds=kinds, org_names=orgs.org_names(),
                            user_names=orgs.user_names(), limit=LIMIT,
                            FLAG_LABELS={k: v[1] for k, v in supervision.FLAG_KINDS.items()}), (422 if errors else 200)
@@ -219,23 +210,16 @@ def flag_page():
 @supervision_bp.route("/extensions")
 @login_required
 def extensions():
-    _require("center", "supervisor")
-    pending = supervision.pending_extensions(current_user)
-    task_ids = {e.task_id for e in pending}
-    case_ids = {e.case_id for e in pending}
-    tasks = {t.id: t for t in db.session.execute(select(Task).where(Task.id.in_(task_ids))).scalars()} \
-        if task_ids else {}
-    titles = dict(db.session.execute(select(Case.id, Case.title).where(Case.id.in_(case_ids))).all()) \
-        if case_ids else {}
+    pending, tasks, titles = supervision.review_queue(current_user, limit=LIMIT)
     return render_template("extensions.html", pending=pending, tasks=tasks, titles=titles,
-                           may_decide=current_user.has_role("center"), org_names=orgs.org_names(),
+                           may_decide=policy.allows(current_user, "extension.decide"), org_names=orgs.org_names(),
                            user_names=orgs.user_names(), limit=LIMIT)
 
 
 @supervision_bp.route("/extensions/<int(max=2147483647):ext_id>/decide", methods=["POST"])
 @login_required
 def decide(ext_id):
-    _require("center")
+    policy.require(current_user, "extension.decide")    # before the form is read: refused whatever it says
     decision = request.form.get("decision")
     opinion = request.form.get("opinion", "").strip()
     if decision not in ("approve", "refuse"):
@@ -264,9 +248,10 @@ def _year(value):
 @supervision_bp.route("/admin/calendar", methods=["GET", "POST"])
 @login_required
 def calendar():
-    _require("admin")
+    policy.require(current_user, "calendar.edit")       # the admin's editor, even to look at it
     values, errors = {}, {}
     year = _year(request.args.get("year", type=int))
+    everything = deadlines.calendar_days(current_user)
     if request.method == "POST":
         values = {k: request.form.get(k, "").strip() for k in ("day", "kind", "name")}
         if values["kind"] not in CALENDAR_KINDS:
@@ -293,15 +278,13 @@ def calendar():
         flash("填写有误，请检查标红的项目", "error")
         year = year or (_year(int(values["day"][:4])) if values["day"][:4].isdigit() else None)
     elif request.args.get("edit"):
-        row = db.session.get(CalendarDay, request.args["edit"][:10])
+        row = next((d for d in everything if d.day == request.args["edit"][:10]), None)
         if row is not None:
             values = {"day": row.day, "kind": row.kind, "name": row.name}
     today = utcnow().astimezone(local_zone()).date()
     year = year or today.year
-    years = {int(d[:4]) for d in db.session.execute(select(CalendarDay.day)).scalars() if d[:4].isdigit()}
-    years |= {today.year, year}
-    days = db.session.execute(select(CalendarDay).where(CalendarDay.day.like(f"{year}-%"))
-                              .order_by(CalendarDay.day)).scalars().all()
+    years = {int(d.day[:4]) for d in everything if d.day[:4].isdigit()} | {today.year, year}
+    days = [d for d in everything if d.day.startswith(f"{year}-")]
     weekdays = {d.day: "周" + WEEKDAYS[date.fromisoformat(d.day).weekday()] for d in days}
     settings = json.dumps(deadlines.settings(), ensure_ascii=False, indent=2)
     return render_template("calendar.html", days=days, weekdays=weekdays, year=year, years=sorted(years),
@@ -312,9 +295,10 @@ def calendar():
 @supervision_bp.route("/admin/calendar/<day>/remove", methods=["POST"])
 @login_required
 def remove_day(day):
-    _require("admin")
     try:
         deadlines.remove_calendar_day(current_user, day[:10])
+    except Forbidden:
+        raise
     except CaseError as e:
         flash(e.message, "error")
     else:

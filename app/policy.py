@@ -1,0 +1,272 @@
+"""Who may do what: the one place that decides, for the browser and the API alike.
+
+- CAPABILITIES, role × capability: each capability is named by what it allows and is held by some
+  roles, or by every signed-in user (ANYONE).
+- The org scope: which cases and tasks a user may see or act on (the SQL is app/scope.py's). A
+  case or task the user may not know exists is not found (404); a task of a case they may see,
+  but not theirs to act on, is forbidden (403).
+- ROUTES: the rule of every route, by endpoint (and method). tests/test_policy_routes.py tries
+  every route as every demo role, so a route without a rule here fails the suite.
+
+Domain functions ask `require(user, capability, case=…, task=…, process=…)` with the user they
+already receive; pages and templates (`can(…)`) ask `allows` what to offer. A refusal `require`
+raises is noted for the audit trail (audit.record_refusals), whether the answer is a 403, a 404
+or a message on the page the user came from.
+"""
+from flask import g, has_request_context
+from sqlalchemy import true
+
+from . import scope
+from .errors import Forbidden, NotFound
+from .roles import ROLES
+
+ANYONE = "*"   # every signed-in user, whatever their roles
+
+# capability: (the roles holding it, what it allows — a refusal says 只有…可以<that>)
+CAPABILITIES = {
+    "inbox.read": (ANYONE, "查看待办"),
+    "case.read": (ANYONE, "查看案件"),                    # a case of one's scope, else not found
+    "case.read_all": (("center", "supervisor", "analyst", "admin"), "查看全部案件"),
+    "case.start": (ANYONE, "发起案件"),                   # and only the roles the process's start names
+    "case.retry": (("supervisor", "admin"), "重试异常案件"),
+    "task.read": (ANYONE, "查看任务"),                    # addressed to one, or of a case one may see
+    "task.complete": (ANYONE, "办理任务"),                # addressed to one's role (and unit)
+    "task.claim": (ANYONE, "认领任务"),                   # likewise
+    "extension.request": (ANYONE, "申请延期"),            # on one's own task of a process step
+    "extension.read": (ANYONE, "查看延期申请"),           # those of one's own unit
+    "extension.read_all": (("center", "supervisor"), "查看全部延期申请"),
+    "extension.decide": (("center",), "审批延期"),
+    "process.read": (ANYONE, "查看已部署的流程"),
+    "process.manage": (("analyst", "admin"), "进入流程管理"),
+    "process.deploy": (("analyst",), "部署流程"),
+    "process.diff": (("analyst", "admin"), "比较流程版本"),
+    "process.preview_migration": (("analyst", "admin"), "预览案件迁移"),
+    "process.migrate": (("analyst",), "迁移案件"),
+    "supervision.read": (("supervisor",), "查看督办看板和问题标记"),
+    "flag.raise": (("supervisor",), "标记问题单位"),
+    "list.read": (ANYONE, "查看责任清单"),
+    "accountability.read": (("supervisor",), "查看问责审查"),
+    "accountability.decide": (("supervisor",), "作出问责认定"),
+    "audit.export": (("supervisor", "admin"), "查询和导出留痕"),
+    "audit.verify": (("supervisor", "admin"), "校验留痕哈希链"),
+    "report.read": (("supervisor", "leader", "center", "admin"), "查看考核报表"),
+    "stats.read": (ANYONE, "查看统计"),                   # of one's own scope
+    "stats.county": (("center", "supervisor", "analyst", "admin", "leader"), "查看全县统计"),
+    "weights.read": (ANYONE, "查看考核权重"),
+    "weights.edit": (("admin",), "修改考核权重"),
+    "calendar.read": (ANYONE, "查看工作日历"),
+    "calendar.edit": (("admin",), "修改工作日历"),
+    "settings.read": (ANYONE, "查看督办设置"),
+    "settings.edit": (("admin",), "修改督办设置"),
+}
+
+
+# --- deciding ---------------------------------------------------------------------------------------
+def _holds(user, capability):
+    roles = CAPABILITIES[capability][0]
+    return roles == ANYONE or user.has_role(*roles)
+
+
+def _only(capability):
+    roles, label = CAPABILITIES[capability]
+    return Forbidden(f"只有{'、'.join(ROLES.get(r, r) for r in roles)}可以{label}")
+
+
+def sees_case(user, case_id):
+    """Whether `user` may see the case: every case, or one their unit (or role) takes part in."""
+    return _holds(user, "case.read_all") or scope.took_part(user, case_id)
+
+
+def _case_in_scope(user, case=None, **_):
+    if case is not None and not sees_case(user, case.id):
+        return NotFound("案件不存在或无权查看")
+    return None
+
+
+def _task_in_sight(user, task=None, **_):
+    if task is not None and not (scope.addressed_to(user, task) or sees_case(user, task.case_id)):
+        return NotFound("任务不存在或无权查看")
+    return None
+
+
+def _own_task(message, engine_only=False):
+    """A task one acts on is addressed to one's role and unit; one that is not is forbidden when
+    its case is in sight, else not found."""
+    def rule(user, task=None, **_):
+        if task is None or (scope.addressed_to(user, task) and (task.kind == "engine" or not engine_only)):
+            return None
+        return Forbidden(message) if sees_case(user, task.case_id) else NotFound("任务不存在或无权查看")
+    return rule
+
+
+def _starter(user, process=None, **_):
+    """A process may be started by the roles its start event names (anyone when it names none)."""
+    roles = [r for r in ((process.start_role or "") if process is not None else "").split(",") if r]
+    if roles and not user.has_role(*roles):
+        return Forbidden(f"只有{'、'.join(ROLES.get(r, r) for r in roles)}可以发起此流程")
+    return None
+
+
+_TARGET_RULES = {
+    "case.read": _case_in_scope,
+    "case.start": _starter,
+    "task.read": _task_in_sight,
+    "task.complete": _own_task("此任务不属于您的岗位或单位"),
+    "task.claim": _own_task("此任务不属于您的岗位或单位"),
+    "extension.request": _own_task("只能为本单位的待办任务申请延期", engine_only=True),
+}
+
+
+def refusal(user, capability, case=None, task=None, process=None):
+    """The error refusing `user` the capability (on the case, task or process given), or None
+    when it is allowed. The role comes first, so a refusal by role says nothing of the target."""
+    if not getattr(user, "is_authenticated", False):
+        return Forbidden("请先登录")
+    if not _holds(user, capability):
+        return _only(capability)
+    rule = _TARGET_RULES.get(capability)
+    return rule(user, case=case, task=task, process=process) if rule is not None else None
+
+
+def allows(user, capability, **target):
+    return refusal(user, capability, **target) is None
+
+
+def require(user, capability, **target):
+    """Raise the refusal (Forbidden or NotFound) when `user` may not; note it for the audit trail."""
+    error = refusal(user, capability, **target)
+    if error is None:
+        return
+    if has_request_context():
+        task, case = target.get("task"), target.get("case")
+        g.refused = {"case_id": case.id if case is not None else getattr(task, "case_id", None),
+                     "task_id": getattr(task, "id", None), "task_name": getattr(task, "name", None)}
+    raise error
+
+
+# --- the org scope as SQL ------------------------------------------------------------------------------
+def case_filter(user):
+    """A WHERE clause on Case selecting the cases `user` may see."""
+    return true() if _holds(user, "case.read_all") else scope.cases_taken_part_in(user)
+
+
+def participation_filter(user):
+    """A WHERE clause on CaseParticipant: the participations that make cases visible to `user`, or
+    None when `user` sees every case."""
+    return None if _holds(user, "case.read_all") else scope.participant_filter(user)
+
+
+def stats_scope(user):
+    """(cases, department) that `user`'s own figures count: cases None for the whole county, else a
+    WHERE clause on Case; department the unit whose work orders alone count (a department's own
+    orders, not those of the departments it shares calls with), else None."""
+    if _holds(user, "stats.county"):
+        return None, None
+    department = user.org_code if user.has_role("department") and not user.has_role("township") else None
+    return case_filter(user), department
+
+
+# --- the rule of every route ------------------------------------------------------------------------
+PUBLIC = "public"          # no sign-in needed
+SIGNED_IN = "signed_in"    # any signed-in user, about themself
+
+ROUTES = {
+    "static": PUBLIC,
+    "web.healthz": PUBLIC,
+    "web.login": PUBLIC,
+    "web.logout": PUBLIC,
+    "api.token": PUBLIC,
+    "api-docs.openapi_json": PUBLIC,
+    "api.me": SIGNED_IN,
+    # cases and tasks
+    "web.inbox": "inbox.read",
+    "api.inbox": "inbox.read",
+    "web.case_list": "case.read",
+    "api.list_cases": "case.read",
+    "web.case_page": "case.read",
+    "api.get_case": "case.read",
+    "api.case_audit": "case.read",
+    "audit.dossier": "case.read",
+    "web.new_case": "case.start",
+    "api.create_case": "case.start",
+    "web.task_page": {"GET": "task.read", "POST": "task.complete"},
+    "api.get_task": "task.read",
+    "api.complete": "task.complete",
+    "web.claim": "task.claim",
+    "web.unclaim": "task.claim",
+    "api.claim": "task.claim",
+    "api.unclaim": "task.claim",
+    "supervision.retry": "case.retry",
+    "api.retry": "case.retry",
+    # extensions
+    "web.request_extension": "extension.request",
+    "api.request_extension": "extension.request",
+    "api.list_extensions": "extension.read",
+    "supervision.extensions": "extension.read_all",
+    "supervision.decide": "extension.decide",
+    "api.decide_extension": "extension.decide",
+    # processes
+    "api.list_processes": "process.read",
+    "api.get_process": "process.read",
+    "api.process_versions": "process.read",
+    "api.process_bpmn": "process.read",
+    "supervision.process_xml": "process.read",
+    "modeller.index": "process.manage",
+    "modeller.model": "process.deploy",
+    "modeller.deploy": "process.deploy",
+    "api.upload_process": "process.deploy",
+    "modeller.diff": "process.diff",
+    "api.process_diff": "process.diff",
+    "modeller.migration": {"GET": "process.preview_migration", "POST": "process.migrate"},
+    "api.migration_preview": "process.preview_migration",
+    "api.migrate": "process.migrate",
+    # supervision
+    "supervision.dashboard": "supervision.read",
+    "supervision.export_csv": "supervision.read",
+    "api.stuck": "supervision.read",
+    "api.list_flags": "supervision.read",
+    "supervision.flag_page": {"GET": "supervision.read", "POST": "flag.raise"},
+    "api.raise_flag": "flag.raise",
+    # the responsibility list and accountability
+    "duty_list.index": "list.read",
+    "duty_list.item": "list.read",
+    "duty_list.versions": "list.read",
+    "duty_list.diff": "list.read",
+    "duty_list.export_xlsx": "list.read",
+    "api.responsibility_list": "list.read",
+    "api.list_versions": "list.read",
+    "api.list_diff": "list.read",
+    "api.list_xlsx": "list.read",
+    "duty_list.accountability": {"GET": "accountability.read", "POST": "accountability.decide"},
+    "api.accountability_report": "accountability.read",
+    "api.list_reviews": "accountability.read",
+    "api.record_review": "accountability.decide",
+    # the audit trail
+    "audit.page": "audit.export",
+    "audit.count": "audit.export",
+    "audit.export": "audit.export",
+    "api.audit_export": "audit.export",
+    "audit.verify": "audit.verify",
+    "api.audit_verify": "audit.verify",
+    # reports
+    "reports.page": "report.read",
+    "reports.export_xlsx": "report.read",
+    "api.county_report": "report.read",
+    "api.stats": "stats.read",
+    "api.report_weights": "weights.read",
+    "api.save_report_weights": "weights.edit",
+    # the calendar and the settings
+    "api.calendar": "calendar.read",
+    "supervision.calendar": "calendar.edit",
+    "supervision.remove_day": "calendar.edit",
+    "api.set_calendar_day": "calendar.edit",
+    "api.remove_calendar_day": "calendar.edit",
+    "api.get_settings": "settings.read",
+    "api.put_settings": "settings.edit",
+}
+
+
+def rule_of(endpoint, method):
+    """What a route needs: PUBLIC, SIGNED_IN or a capability; None when the policy has no rule for it."""
+    rule = ROUTES.get(endpoint)
+    return rule.get(method) if isinstance(rule, dict) else rule
