@@ -4,14 +4,17 @@
   roles, or by every signed-in user (ANYONE).
 - The org scope: which cases and tasks a user may see or act on (the SQL is app/scope.py's). A
   case or task the user may not know exists is not found (404); a task of a case they may see,
-  but not theirs to act on, is forbidden (403).
+  but not theirs to act on, is forbidden (403). Roles come first: a refusal by role says nothing
+  of the target.
 - ROUTES: the rule of every route, by endpoint (and method). tests/test_policy_routes.py tries
-  every route as every demo role, so a route without a rule here fails the suite.
+  every route as every demo role, so a new route fails the suite until it has its rule here.
 
 Domain functions ask `require(user, capability, case=…, task=…, process=…)` with the user they
-already receive; pages and templates (`can(…)`) ask `allows` what to offer. A refusal `require`
-raises is noted for the audit trail (audit.record_refusals), whether the answer is a 403, a 404
-or a message on the page the user came from.
+already receive, before they look at their input; pages and templates (`can(…)`) ask `allows`
+what to offer. A page that reads its query or form before any domain function is asked asks
+`require` first, so that a refusal never depends on the input. Every refusal `require` raises is
+noted for the audit trail (audit.record_refusals), whether the answer is a 403, a 404 or a
+message on the page the user came from.
 """
 from flask import g, has_request_context
 from sqlalchemy import true
@@ -22,7 +25,9 @@ from .roles import ROLES
 
 ANYONE = "*"   # every signed-in user, whatever their roles
 
-# capability: (the roles holding it, what it allows — a refusal says 只有…可以<that>)
+# capability: (the roles holding it, what it allows — a refusal says 只有…可以<that>). What ANYONE
+# may read of the reference data (processes, the list, the calendar, settings, weights) needs
+# nothing beyond signing in; narrowing one of those means asking `require` where it is read.
 CAPABILITIES = {
     "inbox.read": (ANYONE, "查看待办"),
     "case.read": (ANYONE, "查看案件"),                    # a case of one's scope, else not found
