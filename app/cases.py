@@ -326,7 +326,7 @@ def _load(case, definition):
 
 
 def _keep(case, run):
-    size = current_app.config["WORKFLOW_CACHE_SIZE"]
+    size = current_app.config["WORKFLOW_CACHE_SIZE"] if current_app.config["PROCESS_CACHES"] else 0
     if case.status != "open" or size <= 0:
         return
     with _recent_lock:

@@ -19,6 +19,9 @@ class Config:
     # the client's address rather than the proxy's (0: none, the direct peer is the client)
     TRUSTED_PROXIES = int(os.environ.get("HUYING_TRUSTED_PROXIES", "0"))
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))   # open workflows kept in memory
+    # 0: keep nothing between requests (parsed processes, workflows, names) — every request is served as by a
+    # freshly started process; the suite runs its lifecycle tests this way too, to prove the caches harmless
+    PROCESS_CACHES = os.environ.get("HUYING_PROCESS_CACHES", "1") != "0"
     TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
     TIMEZONE = os.environ.get("HUYING_TIMEZONE", "Asia/Shanghai")
     PROCESSES_DIR = os.environ.get("HUYING_PROCESSES_DIR") or None    # None: <project>/processes

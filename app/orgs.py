@@ -6,6 +6,7 @@ kept for CACHE_SECONDS per database; changing org units or publishing a list cal
 import threading
 import time
 
+from flask import current_app
 from sqlalchemy import select
 
 from .extensions import db
@@ -18,6 +19,8 @@ _lock = threading.Lock()
 
 
 def _cached(key, compute):
+    if not current_app.config["PROCESS_CACHES"]:
+        return compute()
     full_key = (str(db.engine.url), key)
     hit = _cache.get(full_key)
     now = time.monotonic()

@@ -29,16 +29,21 @@ def project_dir(name):
 
 def definition(version_row):
     """The parsed ProcessDefinition of a deployed version (cached by content checksum)."""
+    if not current_app.config["PROCESS_CACHES"]:
+        return _parse(version_row)
     key = version_row.checksum
     found = _cache.get(key)
     if found is None:
         with _cache_lock:
             found = _cache.get(key)
             if found is None:
-                found = load_definition(version_row.bpmn.encode("utf-8"), version_row.forms,
-                                        process_id=version_row.process_id)
+                found = _parse(version_row)
                 _cache[key] = found
     return found
+
+
+def _parse(version_row):
+    return load_definition(version_row.bpmn.encode("utf-8"), version_row.forms, process_id=version_row.process_id)
 
 
 _PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
@@ -46,7 +51,7 @@ _PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 
 def app_form(filename):
     """A form of the application itself (supervision orders), read from forms/ once."""
-    found = _app_forms.get(filename)
+    found = _app_forms.get(filename) if current_app.config["PROCESS_CACHES"] else None
     if found is None:
         found = load_form((project_dir("forms") / filename).read_bytes(), filename)
         _app_forms[filename] = found
@@ -121,8 +126,9 @@ def deploy(bpmn, forms, actor):
         db.session.flush()
         audit.record("process_deployed", actor, detail=f"{row.process_id} v{row.version} sha256={checksum}",
                      after={"process_id": row.process_id, "version": row.version, "checksum": checksum})
-    with _cache_lock:
-        _cache[checksum] = definition_
+    if current_app.config["PROCESS_CACHES"]:
+        with _cache_lock:
+            _cache[checksum] = definition_
     return row, True
 
 

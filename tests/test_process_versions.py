@@ -31,6 +31,7 @@ def upload(user, name, content, content_type="application/xml"):
                             data={"file": (io.BytesIO(content), name, content_type)})
 
 
+@pytest.mark.lifecycle
 def test_a_running_case_keeps_its_version_and_a_new_one_takes_the_new_step(users):
     before = raise_call(users)
     r = upload(users["analyst"], "call_response.bpmn", with_registration_step().encode())
@@ -103,6 +104,7 @@ def test_only_analysts_deploy_and_a_zip_carries_its_forms(users):
     assert upload(users["analyst"], "x.zip", b"not a zip", "application/zip").status_code == 422
 
 
+@pytest.mark.lifecycle
 def test_open_cases_move_to_a_newer_version_where_it_is_safe(users):
     waiting = raise_call(users)                                    # at 受理, which v2 still has
     dispatched = raise_call(users)
@@ -121,6 +123,7 @@ def test_open_cases_move_to_a_newer_version_where_it_is_safe(users):
     assert any(e["action"] == "case_migrated" and e["after"]["process_version"] == 2 for e in events)
 
 
+@pytest.mark.lifecycle
 def test_a_case_whose_step_is_gone_cannot_move(users):
     waiting = raise_call(users)
     renamed = ORIGINAL.replace('id="accept"', 'id="accept_call"').replace('sourceRef="accept"', 'sourceRef="accept_call"') \

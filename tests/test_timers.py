@@ -2,10 +2,14 @@
 import time
 from datetime import timedelta
 
+import pytest
+
 from app import cases, processes
 from app.extensions import db
 from app.models import Case
 from app.models.types import utcnow
+
+pytestmark = pytest.mark.lifecycle
 
 TIMER_BPMN = b'''<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
@@ -141,6 +141,7 @@ def load_definition(bpmn, forms, process_id=None):
         raise DefinitionError([{"element_id": e.id or None, "message": f"BPMN 校验失败：{_first_line(e)}"}]) from None
     except Exception as e:  # the parser raises assorted errors on malformed models
         raise DefinitionError([{"message": f"BPMN 无法解析：{_first_line(e)}"}]) from None
+    connect_loop_children([spec] + list(subprocess_specs.values()))
 
     loaded_forms = {}
     for name, content in (forms or {}).items():
@@ -221,6 +222,21 @@ def load_definition(bpmn, forms, process_id=None):
         end_status=end_status, end_props=end_props, escalations=escalations,
         boundary_escalations=boundary_escalations, names=names,
         title_expr=_properties(proc_node).get("caseTitle") or "title")
+
+
+def connect_loop_children(specs):
+    """Wire every loop and multi-instance task to the completion of its child spec now.
+
+    SpiffWorkflow 3.2.0 makes this connection lazily, the first time a process creates a child
+    (engine-notes G14); a spec fresh from the parser then never merges the children of a case
+    stored by another process, and that case sits open with nothing to do. The serializer makes
+    the same connection when it restores a spec; doing it here makes a parsed spec equal to that."""
+    for pspec in specs:
+        for ts in pspec.task_specs.values():
+            if isinstance(ts, LoopTask):
+                child = pspec.task_specs.get(ts.task_spec)
+                if child is not None and not child.completed_event.is_connected(ts.merge_child):
+                    child.completed_event.connect(ts.merge_child)
 
 
 def _first_line(e):
