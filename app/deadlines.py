@@ -7,14 +7,13 @@ include make-up working days (调休), as the admin's calendar says. Nothing her
 the code: `SUPERVISION` in the config gives the defaults and the admin's settings override them.
 """
 import re
-import threading
-import time
 from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from . import audit
+from .caching import invalidate, per_request as _cached  # noqa: F401 - invalidate is this module's too
 from .database import write_transaction
 from .engine import expressions
 from .errors import CaseError, Forbidden, Invalid, NotFound
@@ -37,31 +36,13 @@ DEFAULTS = {
 }
 KINDS_FROM_ITEM = {"sign": ("sign_hours", "PT{}H"), "handle": ("complete_working_days", "P{}D")}
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-CACHE_SECONDS = 30
-_cache, _lock = {}, threading.Lock()
 
 
 class DeadlineError(expressions.ExpressionError):
     """A deadline that cannot be computed (unknown kind, malformed limit)."""
 
 
-# --- settings ---------------------------------------------------------------------------------
-def _cached(key, compute):
-    full = (str(db.engine.url), key)
-    hit = _cache.get(full)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    value = compute()
-    with _lock:
-        _cache[full] = (time.monotonic() + CACHE_SECONDS, value)
-    return value
-
-
-def invalidate():
-    with _lock:
-        _cache.clear()
-
-
+# --- settings (read once per request, see app.caching) ---------------------------------------
 def settings():
     """The supervision settings in force: defaults, then the app config, then the admin's."""
     def compute():

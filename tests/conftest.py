@@ -74,7 +74,9 @@ def backend(request):
 
 
 def pytest_generate_tests(metafunc):
-    if metafunc.definition.get_closest_marker("lifecycle") and "process_caches" in metafunc.fixturenames:
+    chosen = any("process_caches" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))
+    if metafunc.definition.get_closest_marker("lifecycle") and "process_caches" in metafunc.fixturenames \
+            and not chosen:
         metafunc.parametrize("process_caches", [True, False], ids=["warm", "fresh"])
 
 

@@ -216,7 +216,7 @@ def task_page(task_id):
         if shortcut is not None and 0 <= shortcut < len(shortcuts):
             values = dict(shortcuts[shortcut].get("data") or {})     # a one-click answer the form offers
         try:
-            cases.complete_task(current_user, task_id, values)
+            case, _next = cases.complete_task(current_user, task_id, values)
         except cases.Invalid as e:
             errors = e.errors or {}
             flash("表单填写有误，请检查标红的项目", "error")
@@ -225,6 +225,8 @@ def task_page(task_id):
             return redirect(url_for("web.task_page", task_id=task_id))
         else:
             flash(f"已办理：{task.name}", "ok")
+            if case.status == "errored":
+                flash(f"但案件随后无法继续：{case.error_message}。已列入督办看板，由督查室处理。", "error")
             return redirect(url_for("web.inbox"))
     fields = widgets(schema, values, errors) if schema else []
     may_act = scope.may_act_on(current_user, task)
