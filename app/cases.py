@@ -302,7 +302,7 @@ def _lock_for_action(user, task_id):
             raise Forbidden("此任务不属于您的岗位或单位")
         raise NotFound("任务不存在")
     case = lock_case(task.case_id)
-    if db.engine.dialect.name != "sqlite":   # SQLite's BEGIN IMMEDIATE already read it afresh
+    if db.engine.dialect.name != "sqlite":   # on SQLite every read in write_transaction is under the lock
         task = db.session.execute(select(Task).where(Task.id == task.id)
                                   .execution_options(populate_existing=True)).scalar_one()
     _check_open(user, case, task)

@@ -197,9 +197,10 @@ def flags(limit=200):
 
 # --- stuck cases ------------------------------------------------------------------------------
 def stuck(department=None, township=None, urgency=None, min_age_hours=None, limit=200):
-    """Overdue tasks, idle open cases and errored cases, oldest trouble first.
+    """Overdue tasks, idle open cases, open cases with nothing to do and errored cases, oldest
+    trouble first.
 
-    Each row: case, title, step, unit, waiting since, deadline, reason (overdue | idle | errored)."""
+    Each row: case, title, step, unit, waiting since, deadline, reason (overdue | idle | no_task | errored)."""
     now = utcnow()
     case_where = []
     if township:
@@ -238,6 +239,18 @@ def stuck(department=None, township=None, urgency=None, min_age_hours=None, limi
              db.session.execute(idle_tasks.order_by(Task.created_at).limit(limit)).all() if r.id not in seen]
 
     if not department:
+        # open, yet nobody has a task and no timer is due: what an earlier release or a hand edit left
+        no_task = (select(Case.id, Case.title, Case.updated_at, Case.process_id, Case.process_version, Case.urgency,
+                          Case.initiator_org)
+                   .where(Case.status == "open", Case.next_timer_at.is_(None), *case_where,
+                          ~exists().where(Task.case_id == Case.id, Task.status == "ready", Task.kind == "engine")))
+        if since:
+            no_task = no_task.where(Case.updated_at <= since)
+        for r in db.session.execute(no_task.order_by(Case.updated_at).limit(limit)).all():
+            rows.append({"case_id": r.id, "case_title": r.title, "task": None, "task_id": None, "element_id": None,
+                         "org": None, "waiting_since": r.updated_at, "due_at": None, "reason": "no_task",
+                         "detail": "没有任何人的待办任务，也没有等待中的定时器", "process_id": r.process_id,
+                         "process_version": r.process_version, "urgency": r.urgency, "township": r.initiator_org})
         errored = (select(Case.id, Case.title, Case.error_element, Case.updated_at, Case.error_message,
                           Case.process_id, Case.process_version, Case.urgency, Case.initiator_org)
                    .where(Case.status == "errored", *case_where))

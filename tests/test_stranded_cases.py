@@ -140,6 +140,8 @@ def test_check_repairs_a_case_stranded_by_an_earlier_release(app, users, monkeyp
         users[d].complete(users[d].task(case_id, "签收"), {"returned": False})
     assert case_of(users["center"], case_id)["status"] == "open"
     assert case_of(users["center"], case_id)["current_tasks"] == []
+    board = [row for row in users["supervisor"].get("/supervision/stuck").json if row["case_id"] == case_id]
+    assert [row["reason"] for row in board] == ["no_task"]       # not invisible, even before the check
     monkeypatch.undo()
     code, output = _check(app)
     assert code == 1 and "[stalled]" in output and "[lost_merge]" in output, output

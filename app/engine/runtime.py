@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -187,14 +188,32 @@ class CaseRun:
             return []
         return [c for c in parent.children if c is not t]
 
-    def _timers_of(self, t):
-        """{escalation kind: due time} of the timers attached to a user task, waiting or fired."""
-        out = {}
+    def _timers(self, t):
+        """[(kind, boundary task, due)] of the timers attached to a user task, waiting or fired:
+        kind is the timer's `escalation`, or "deadline" for a timer an analyst drew without one."""
+        out = []
         for b in self._boundary_events(t):
-            kind = self.definition.escalations.get(b.task_spec.bpmn_id)
+            if not isinstance(getattr(b.task_spec, "event_definition", None), TimerEventDefinition):
+                continue
             value = b.internal_data.get("event_value")
-            if kind and b.state in (TaskState.WAITING, TaskState.COMPLETED) and isinstance(value, str):
-                out[kind] = _parse_time(value)
+            if isinstance(value, dict):          # a cycle timer: its next firing
+                value = value.get("next")
+            if b.state in (TaskState.WAITING, TaskState.COMPLETED) and isinstance(value, str):
+                out.append((self.definition.escalations.get(b.task_spec.bpmn_id) or "deadline", b,
+                            _parse_time(value)))
+        return out
+
+    def _timers_of(self, t):
+        """{escalation kind: due time} of a user task; without an `order` timer, the earliest timer
+        drawn without an escalation is its deadline."""
+        out, untagged = {}, []
+        for kind, _b, due in self._timers(t):
+            if kind == "deadline":
+                untagged.append(due)
+            else:
+                out[kind] = due
+        if "order" not in out and untagged:
+            out["order"] = min(untagged)
         return out
 
     def deadlines(self, task_id):
@@ -204,11 +223,9 @@ class CaseRun:
     def move_deadlines(self, task_id, moved):
         """Give the waiting timers of a user task new due times: moved(kind, due) -> new due."""
         t = self.task(task_id)
-        for b in self._boundary_events(t) if t is not None else []:
-            kind = self.definition.escalations.get(b.task_spec.bpmn_id)
-            value = b.internal_data.get("event_value")
-            if kind and b.state == TaskState.WAITING and isinstance(value, str):
-                b.internal_data["event_value"] = moved(kind, _parse_time(value)).isoformat()
+        for kind, b, due in self._timers(t) if t is not None else []:
+            if b.state == TaskState.WAITING and isinstance(b.internal_data.get("event_value"), str):
+                b.internal_data["event_value"] = moved("order" if kind == "deadline" else kind, due).isoformat()
 
     def escalations_since(self, since):
         """The escalation-tagged elements completed at or after `since` (a time.time() value)."""
