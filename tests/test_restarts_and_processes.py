@@ -275,3 +275,37 @@ def test_deadlines_fire_once_after_a_kill_and_on_the_other_process(prepared_data
         assert len(overdue) == 2               # nothing fired twice across the two schedulers and the restart
     finally:
         _stop_all([a, b])
+
+
+def test_four_clients_on_two_processes_lose_no_department_s_work(prepared_database, tmp_path):
+    """Four clients drive calls at once, each write on the other process than its last; every call
+    closes with both departments' signatures and replies."""
+    servers = [Server(prepared_database, tmp_path, name) for name in ("a", "b")]
+    steps = PATHS["two departments"][0]
+    results, failures = [], []
+
+    def client(n):
+        users = RemoteUsers(servers)
+        users.turns[0] = n              # the clients start on different processes
+        try:
+            for _ in range(4):
+                ctx = {}
+                for s in steps:
+                    s(users, ctx)
+                results.append(_status(users, ctx["case"]))
+        except AssertionError as e:
+            failures.append(e)
+    try:
+        for s in servers:
+            s.start()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(600)
+        assert not failures, failures
+        assert len(results) == 16
+        assert {c["status"] for c in results} == {"closed"}
+        assert all(sorted(c["data"]["signed"]) == ["D01", "D02"] for c in results), [c["data"]["signed"] for c in results]
+    finally:
+        _stop_all(servers)
