@@ -37,7 +37,9 @@ def create_app(config=None):
     babel.init_app(app)
     limiter.init_app(app)
 
+    from .auth import check_login_limits
     from .security import init_security
+    check_login_limits(app.config)
     init_security(app)
 
     from .database import configure_engine

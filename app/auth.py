@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 from sqlalchemy import delete, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -177,6 +178,16 @@ limit_login_per_address = limiter.shared_limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address", key_func=get_remote_address,
     methods=["POST"], deduct_when=_failed)
 THROTTLED_BY = {"login-user": "用户名", "login-address": "地址"}
+
+
+def check_login_limits(config):
+    """Refuse to start on a limit Flask-Limiter could not read (it would otherwise skip it, unlimited)."""
+    for key in ("LOGIN_LIMIT_PER_USER", "LOGIN_LIMIT_PER_ADDRESS"):
+        try:
+            if not parse_many(config[key]):
+                raise ValueError("no limit given")
+        except ValueError as e:
+            raise ValueError(f"{key} = {config[key]!r} is not a rate limit such as '10/minute;50/hour': {e}") from None
 
 
 def throttled(error):

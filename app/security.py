@@ -38,5 +38,7 @@ def init_security(app):
         # the last `proxies` hops of X-Forwarded-For/-Proto/-Host are the trusted proxies' own; the rest is ignored
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.session_interface = SessionInterface()
+    # HSTS for this host alone: the county's other sites under the same domain may still be plain http
     Talisman(app, force_https=False, session_cookie_secure=False, frame_options="DENY",
-             content_security_policy=CONTENT_SECURITY_POLICY, referrer_policy="same-origin")
+             content_security_policy=CONTENT_SECURITY_POLICY, referrer_policy="same-origin",
+             strict_transport_security_include_subdomains=False)

@@ -3,6 +3,7 @@ API together (429 with Retry-After, on record), counts shared by several process
 and `next` after a login that only ever leads to this site."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -158,6 +159,24 @@ def test_two_processes_share_the_counts_through_redis(app, database_url):
         keys = list(redis.scan_iter(match=f"*{prefix}*"))
         assert keys                                            # the counts were kept in Redis
         redis.delete(*keys)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_with_the_shared_storage_down_each_process_counts_alone(app, database_url):
+    """Logins go on, limited in memory, rather than failing with the storage."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{s.getsockname()[1]}/0"        # nothing listens there once closed
+    codes = logins_in_a_process(database_url, dead, "huying-test-down", ["wrong"] * 10 + ["demo"])
+    assert codes == [401] * 10 + [429]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("limit", ["", "ten a minute", "10/minit"])
+def test_an_unreadable_limit_stops_the_start(app, limit):
+    from app import create_app
+    with pytest.raises(ValueError, match="LOGIN_LIMIT_PER_USER"):
+        create_app(dict(app.config, LOGIN_LIMIT_PER_USER=limit))
 
 
 # --- where a login leads -------------------------------------------------------------------------

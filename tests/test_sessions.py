@@ -144,6 +144,14 @@ def test_a_deactivated_users_session_and_token_stop_working(app):
     assert app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401
 
 
+def test_the_migrations_build_the_tables_the_models_describe(app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
 # --- API tokens -----------------------------------------------------------------------------------------
 def test_a_token_expires_after_its_configured_life(app, client):
     issued = token_of(client, "center")
