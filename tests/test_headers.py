@@ -138,7 +138,7 @@ def test_no_script_relies_on_what_the_policy_forbids():
     assert {name: f for name, f in found.items() if f} == {}
 
 
-def test_no_page_any_role_sees_has_inline_script(app, users):
+def test_no_page_that_any_role_sees_has_inline_script(app, users):
     case_id = raise_call(users)
     task_id = users["center"].task(case_id, "受理")["id"]
     fixed = ["/cases/new/call_response", f"/cases/{case_id}", f"/cases/{case_id}/dossier", f"/tasks/{task_id}",
