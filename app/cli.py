@@ -102,9 +102,13 @@ def register_cli(app):
     def serve(host, port, threads):
         """Serve the web UI and the API (waitress) with the timer scheduler in-process."""
         from waitress import serve as waitress_serve
-        start_scheduler(current_app._get_current_object())
+        app = current_app._get_current_object()
+        start_scheduler(app)
         click.echo(f"Huying on http://{host}:{port}")
-        waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+        # waitress drops forwarded headers it does not trust itself; with HUYING_TRUSTED_PROXIES they
+        # reach the app, whose ProxyFix honours exactly that many proxies' hops (app.security)
+        waitress_serve(app, host=host, port=port, threads=threads,
+                       clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
 
     @group.command("scheduler")
     def run_scheduler():

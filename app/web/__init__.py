@@ -1,5 +1,6 @@
 """Browser pages: login, inbox, task forms, cases. Chinese first; the same domain functions as the API."""
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from wtforms.validators import DataRequired, Length
 from .. import auth, cases, deadlines, lists, orgs, processes, scope
 from ..supervision import marks as deadline_mark, request_extension as ask_extension
 from ..extensions import db, login_manager
-from ..models import AuditEvent, Case, ExtensionRequest, Task, User
+from ..models import AuditEvent, Case, ExtensionRequest, Task
 from ..models.types import utcnow
 from ..roles import ROLES
 from ..timefmt import short
@@ -29,6 +30,7 @@ ACTION_LABELS = {
     "process_deployed": "部署流程", "list_published": "发布清单", "accountability_decided": "问责认定",
     "calendar_changed": "修改日历", "settings_changed": "修改设置", "user_created": "新建用户",
     "demo_loaded": "载入演示数据", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
+    "login_throttled": "登录受限", "sessions_revoked": "撤销登录",
     "permission_refused": "无权访问", "demo_history_loaded": "载入演示历史", "audit_exported": "导出留痕",
 }
 PER_PAGE = 20
@@ -38,9 +40,16 @@ login_manager.login_message = "请先登录"
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_secret):
+    """Only a live server-side session signs a cookie's holder in (see app.auth)."""
+    return auth.session_user(session_secret, "web")
+
+
+@web_bp.before_app_request
+def _load_session():
+    """Check the cookie's session (and note its use) first thing, before any view or error page reads the user."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
 
 
 @web_bp.app_context_processor
@@ -61,16 +70,26 @@ def healthz():
 
 
 @web_bp.route("/login", methods=["GET", "POST"])
+@auth.limit_login_per_address
+@auth.limit_login_per_user
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = auth.authenticate(form.username.data, form.password.data)
         if user is not None:
+            session.clear()                 # nothing from before the login carries over
+            auth.sign_in(user, "web")
             login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.inbox"))
+            return redirect(auth.safe_next(request.args.get("next")) or url_for("web.inbox"))
         flash("用户名或密码错误", "error")
     return render_template("login.html", form=form), (401 if request.method == "POST" else 200)
+
+
+@web_bp.errorhandler(RateLimitExceeded)
+def login_throttled(error):
+    retry_after = auth.throttled(error)
+    flash(f"登录失败次数过多，请 {retry_after} 秒后再试", "error")
+    return render_template("login.html", form=LoginForm()), 429, {"Retry-After": str(retry_after)}
 
 
 @web_bp.route("/logout", methods=["POST"])
