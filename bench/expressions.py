@@ -1,0 +1,102 @@
+"""`python -m bench.expressions`: the worst evaluations of the restricted language we could write.
+
+Each hostile expression or script runs once timed and once with tracemalloc on; the table gives
+its wall time, the peak of memory allocated while it ran and how it ended (refused, with the reason, or its
+value's size). The README's "How it holds up" quotes the slowest and the largest. Never part of
+`make test`; nothing here asserts a time.
+"""
+import time
+import tracemalloc
+
+from app.engine import expressions
+
+LONG = "甲" * 99_000
+DATA = {
+    "s": LONG, "a50k": "a" * 50_000, "big": [f"部门{i:05d}" * 10 for i in range(10_000)],
+    "nested": [[i] * 100 for i in range(100)], "deep": None,
+    "copy1": [LONG[:90] for _ in range(10_000)], "copy2": [LONG[:90] for _ in range(10_000)],
+    "wide": {f"k{i}": i for i in range(10_000)},
+}
+_deep = []
+for _ in range(30):
+    _deep = [_deep]
+DATA["deep"] = _deep
+
+SCRIPTS = {
+    "squarings in a script (x = x*x, 30 times)": "x = 10**60\n" + "x = x*x\n" * 30,
+    "squarings in an if": "x = 10**60\nif x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x > 0:\n    y = 1\n",
+    "exponential sharing (x = [x, x], 60 times)": "x = [1]\n" + "x = [x, x]\n" * 60,
+    "many names of 1 MB each": "".join(f"v{i} = [s[:90]] * 10000\n" for i in range(40)),
+}
+EXPRESSIONS = {
+    "9 ** 9 ** 9": "9 ** 9 ** 9",
+    "(10 ** 60) ** 1000": "(10 ** 60) ** 1000",
+    "int of 1,300 digits": 'int("9" * 1300)',
+    "str of a 4,096-bit integer": "str(2 ** 4095)",
+    "long text * 10": "s * 10",
+    "join of 9,999 long texts": '",".join([s] * 9999)',
+    "text + text": "s + s",
+    "list of lists * 10,000": "[[1] * 5000] * 10000",
+    "str of shared nested lists": "str([[a50k] * 100] * 100)",
+    "replace every gap": 'a50k.replace("", "xx")',
+    "replace with a long text": 'a50k.replace("a", a50k)',
+    "split into 50,000 items": '("a," * 50000).split(",")',
+    "f-string width 999,999,999": 'f"{1:>999999999}"',
+    "f-string precision 99,999": 'f"{1.5:.99999f}"',
+    "f-string of 40 long texts": "f'" + "{s}" * 40 + "'",
+    "sum of lists, quadratic in Python": "sum([[1] * 1000] * 1000, [])",
+    "sum of lists within limits": "sum([[1] * 100] * 100, [])",
+    "sorted 10,000 long texts": "sorted(big)",
+    "sorted 1,000 equal lists": "sorted([[1] * 1000] * 1000)",
+    "unique of 100 lists of 100": "unique(nested * 100)",
+    "unique of 10,000 long texts": "unique(big)",
+    "comprehension of 1 MB texts": "[s * 1 for x in big]",
+    "comprehension of 3 loops": "[1 for a in big for b in big for c in big]",
+    "compare 10,000-item lists": "copy1 == copy2",
+    "search a 50,000-char needle": 'a50k + "b" in a50k * 2',
+    "round to -100,000 digits": "round(5, -100000)",
+    "items of a 10,000-key dict": "wide.items()",
+    "str of 30-deep nesting": "str(deep)",
+    "str of 40-deep nesting": "str([[[[[[[[[[deep]]]]]]]]]])",
+    "10,000 searches of a 10,000 list": "[x for x in big if x in big]",
+    "sizes of 10,000 dicts": "[len(str(wide)) for x in big]",
+    "sorted again and again": "[sorted(big) for x in big]",
+    "4,000 unary minus signs": "-" * 3999 + "1",
+    "99 nested lists": "[" * 99 + "]" * 99,
+}
+
+
+def _once(fn):
+    try:
+        return fn(), None
+    except expressions.ExpressionError as e:
+        return None, f"refused: {e}"
+
+
+def run(label, fn):
+    """Wall time of one run untraced (tracemalloc slows allocation), then the peak of a traced one."""
+    t0 = time.perf_counter()
+    value, outcome = _once(fn)
+    seconds = time.perf_counter() - t0
+    outcome = outcome or f"value of {len(str(value)) if value is not None else 0:,} chars"
+    tracemalloc.start()
+    _once(fn)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"{label:45s} {seconds * 1000:8.1f} ms {peak / 1e6:8.2f} MB  {outcome[:70]}")
+    return seconds, peak, label
+
+
+def main():
+    results = []
+    print(f"{'evaluation':45s} {'time':>11s} {'peak':>11s}  outcome")
+    for label, script in SCRIPTS.items():
+        results.append(run(label, lambda script=script: expressions.execute(script, dict(DATA))))
+    for label, source in EXPRESSIONS.items():
+        results.append(run(label, lambda source=source: expressions.evaluate(source, DATA)))
+    slowest, largest = max(results), max(results, key=lambda r: r[1])
+    print(f"\nslowest: {slowest[2]} {slowest[0] * 1000:.1f} ms; largest: {largest[2]} {largest[1] / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
