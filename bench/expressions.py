@@ -1,14 +1,15 @@
 """`python -m bench.expressions`: the worst evaluations of the restricted language we could write.
 
 Each hostile expression or script runs once timed and once with tracemalloc on; the table gives
-its wall time, the peak of memory allocated while it ran and how it ended (refused, with the reason, or its
-value's size). The README's "How it holds up" quotes the slowest and the largest. Never part of
-`make test`; nothing here asserts a time.
+its wall time, the peak of memory allocated while it ran and how it ended (refused, with the
+reason, or its value's size). Last, two engine steps (no database) of a process that loops for
+ever, stopped by the step's budget. The README's "How it holds up" quotes the slowest and the
+largest. Never part of `make test`; nothing here asserts a time.
 """
 import time
 import tracemalloc
 
-from app.engine import expressions
+from app.engine import CaseRun, EngineError, expressions, load_definition
 
 LONG = "甲" * 99_000
 DATA = {
@@ -27,6 +28,7 @@ SCRIPTS = {
     "squarings in an if": "x = 10**60\nif x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x*x > 0:\n    y = 1\n",
     "exponential sharing (x = [x, x], 60 times)": "x = [1]\n" + "x = [x, x]\n" * 60,
     "many names of 1 MB each": "".join(f"v{i} = [s[:90]] * 10000\n" for i in range(40)),
+    "many lists of 10,000 distinct texts": "".join(f'v{i} = [x + "{i}" for x in big]\n' for i in range(20)),
 }
 EXPRESSIONS = {
     "9 ** 9 ** 9": "9 ** 9 ** 9",
@@ -61,6 +63,7 @@ EXPRESSIONS = {
     "10,000 searches of a 10,000 list": "[x for x in big if x in big]",
     "sizes of 10,000 dicts": "[len(str(wide)) for x in big]",
     "sorted again and again": "[sorted(big) for x in big]",
+    "100 million comparisons": "[1 for a in big for b in big if a == b and a != b]",
     "4,000 unary minus signs": "-" * 3999 + "1",
     "99 nested lists": "[" * 99 + "]" * 99,
 }
@@ -68,7 +71,7 @@ EXPRESSIONS = {
 
 def _once(fn):
     try:
-        return fn(), None
+        return fn()
     except expressions.ExpressionError as e:
         return None, f"refused: {e}"
 
@@ -87,13 +90,59 @@ def run(label, fn):
     return seconds, peak, label
 
 
+LOOP = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="defs" targetNamespace="http://x">
+  <bpmn:process id="loop" name="loop" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l" name="响应中心"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>work</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="zero"><bpmn:script>n = 0</bpmn:script></bpmn:scriptTask>
+    <bpmn:scriptTask id="count"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="again" default="out"/>
+    <bpmn:userTask id="work" name="work"/>
+    <bpmn:endEvent id="done"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="zero"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="zero" targetRef="count"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="count" targetRef="again"/>
+    <bpmn:sequenceFlow id="loop_back" sourceRef="again" targetRef="count">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">n &lt; 10 ** 9</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="out" sourceRef="again" targetRef="work"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="work" targetRef="done"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+STEPS = {
+    "an engine loop of tiny scripts": ("n = n + 1", {}),
+    "an engine loop carrying 10,000 items": ("n = n + 1", {"big": DATA["big"]}),
+    "an engine loop of heavy scripts": ("n = n + 1\nx = len([1 for a in big for b in big if a == b and a != b])",
+                                        {"big": DATA["big"][:150]}),
+}
+
+
+def engine_step(label, script, data):
+    """One engine step (no database) of a process that loops for ever: its budget stops it."""
+    definition = load_definition(LOOP.format(script=script).encode(), {})
+
+    def once():
+        case = CaseRun.start(definition)
+        try:
+            case.begin(dict(data))
+        except EngineError as e:
+            return None, f"refused: {e}"
+        return None, "ran"
+    return run(label, once)
+
+
 def main():
     results = []
     print(f"{'evaluation':45s} {'time':>11s} {'peak':>11s}  outcome")
     for label, script in SCRIPTS.items():
-        results.append(run(label, lambda script=script: expressions.execute(script, dict(DATA))))
+        results.append(run(label, lambda script=script: (expressions.execute(script, dict(DATA)), None)))
     for label, source in EXPRESSIONS.items():
-        results.append(run(label, lambda source=source: expressions.evaluate(source, DATA)))
+        results.append(run(label, lambda source=source: (expressions.evaluate(source, DATA), None)))
+    for label, (script, data) in STEPS.items():
+        results.append(engine_step(label, script, data))
     slowest, largest = max(results), max(results, key=lambda r: r[1])
     print(f"\nslowest: {slowest[2]} {slowest[0] * 1000:.1f} ms; largest: {largest[2]} {largest[1] / 1e6:.2f} MB")
 

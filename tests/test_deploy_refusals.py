@@ -1,6 +1,7 @@
 """Everything that passes deploy validation can start; what cannot run is refused at deploy with
-the element and the reason, as a 422 — never a 500 after the fact. Through POST /processes as an
-analyst, on both backends."""
+the element and the reason, as a 422 — never a 500 after the fact. What deployment cannot know
+(values computed while a case runs) makes the case errored with the cause. Through POST
+/processes as an analyst and POST /cases, on both backends."""
 import io
 import re
 import zipfile
@@ -100,12 +101,14 @@ def test_a_timer_start_event_is_refused_a_signal_thrown_inside_is_not(users):
         '"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>')
     assert any(e.get("element_id") == "start" and "空开始事件" in e["message"] for e in refused(users, timer_start))
     signals = process(
-        '<bpmn:intermediateThrowEvent id="shout"><bpmn:signalEventDefinition signalRef="sig"/></bpmn:intermediateThrowEvent>'
+        '<bpmn:intermediateThrowEvent id="shout"><bpmn:signalEventDefinition signalRef="sig"/>'
+        '</bpmn:intermediateThrowEvent>'
         '<bpmn:boundaryEvent id="heard" attachedToRef="work" cancelActivity="false">'
         '<bpmn:signalEventDefinition signalRef="sig"/></bpmn:boundaryEvent><bpmn:endEvent id="heard_end"/>'
         '<bpmn:sequenceFlow id="f_heard" sourceRef="heard" targetRef="heard_end"/>'
         '<bpmn:sequenceFlow id="f_shout" sourceRef="shout" targetRef="work"/>' + straight(first="shout"),
-        refs=("shout", "heard", "heard_end")).replace('</bpmn:definitions>', '<bpmn:signal id="sig" name="催"/></bpmn:definitions>')
+        refs=("shout", "heard", "heard_end"))
+    signals = signals.replace('</bpmn:definitions>', '<bpmn:signal id="sig" name="催"/></bpmn:definitions>')
     assert deployed(users, signals)["version"] == 1
 
 
@@ -116,7 +119,8 @@ def test_an_unknown_flag_kind_is_refused_at_deploy(users):
             f'<spiffworkflow:property name="flagKind" value="{kind}"/></spiffworkflow:properties>'
             '</bpmn:extensionElements></bpmn:endEvent>'))
     errors = refused(users, with_flag("laziness"))
-    assert errors[0]["element_id"] == "done" and "flagKind" in errors[0]["message"] and "improper_call" in errors[0]["message"]
+    assert errors[0]["element_id"] == "done" and "flagKind" in errors[0]["message"]
+    assert "improper_call" in errors[0]["message"]
     assert deployed(users, with_flag("improper_call"))["version"] == 1
 
 
@@ -167,10 +171,11 @@ def test_a_computed_timer_out_of_range_makes_the_case_errored_with_the_cause(use
     """What deployment cannot know, the engine checks before SpiffWorkflow computes with it: the
     case is errored with the element and the cause, the start answers 201, not 500."""
     xml = process('<bpmn:scriptTask id="set_years"><bpmn:script>years = "10000"</bpmn:script></bpmn:scriptTask>'
-                  + straight('<bpmn:sequenceFlow id="f_years" sourceRef="set_years" targetRef="work"/>', first="set_years")
-                  + '<bpmn:boundaryEvent id="late" attachedToRef="work" cancelActivity="false"><bpmn:timerEventDefinition>'
-                    '<bpmn:timeDuration>"P" + years + "Y"</bpmn:timeDuration></bpmn:timerEventDefinition>'
-                    '</bpmn:boundaryEvent><bpmn:endEvent id="late_end"/>'
+                  + straight('<bpmn:sequenceFlow id="f_years" sourceRef="set_years" targetRef="work"/>',
+                             first="set_years")
+                  + '<bpmn:boundaryEvent id="late" attachedToRef="work" cancelActivity="false">'
+                    '<bpmn:timerEventDefinition><bpmn:timeDuration>"P" + years + "Y"</bpmn:timeDuration>'
+                    '</bpmn:timerEventDefinition></bpmn:boundaryEvent><bpmn:endEvent id="late_end"/>'
                     '<bpmn:sequenceFlow id="f_late" sourceRef="late" targetRef="late_end"/>',
                   refs=("set_years", "late", "late_end"))
     deployed(users, xml)
@@ -181,26 +186,41 @@ def test_a_computed_timer_out_of_range_makes_the_case_errored_with_the_cause(use
     assert "超出允许的范围" in case["error"]["message"]
 
 
+def _endless_loop():
+    return process('<bpmn:scriptTask id="zero"><bpmn:script>n = 0</bpmn:script></bpmn:scriptTask>'
+                   '<bpmn:scriptTask id="count"><bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>'
+                   '<bpmn:exclusiveGateway id="again" default="f_out"/>'
+                   '<bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="zero"/>'
+                   '<bpmn:sequenceFlow id="f_zero" sourceRef="zero" targetRef="count"/>'
+                   '<bpmn:sequenceFlow id="f_count" sourceRef="count" targetRef="again"/>'
+                   '<bpmn:sequenceFlow id="f_loop" sourceRef="again" targetRef="count"><bpmn:conditionExpression '
+                   'xsi:type="bpmn:tFormalExpression">n &lt; 10 ** 9</bpmn:conditionExpression></bpmn:sequenceFlow>'
+                   '<bpmn:sequenceFlow id="f_out" sourceRef="again" targetRef="work"/>'
+                   '<bpmn:sequenceFlow id="f_done" sourceRef="work" targetRef="done"/>',
+                   refs=("zero", "count", "again"))
+
+
 def test_an_engine_step_that_loops_is_stopped_by_the_step_budget(users, monkeypatch):
     """A loop of engine tasks with no one to wait for: the step's budget (of steps here, of
     seconds too) stops it and the case is errored, so the write lock is released."""
     monkeypatch.setattr(expressions, "MAX_STEP_STEPS", 5_000)
-    xml = process('<bpmn:scriptTask id="zero"><bpmn:script>n = 0</bpmn:script></bpmn:scriptTask>'
-                  '<bpmn:scriptTask id="count"><bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>'
-                  '<bpmn:exclusiveGateway id="again" default="f_out"/>'
-                  '<bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="zero"/>'
-                  '<bpmn:sequenceFlow id="f_zero" sourceRef="zero" targetRef="count"/>'
-                  '<bpmn:sequenceFlow id="f_count" sourceRef="count" targetRef="again"/>'
-                  '<bpmn:sequenceFlow id="f_loop" sourceRef="again" targetRef="count"><bpmn:conditionExpression '
-                  'xsi:type="bpmn:tFormalExpression">n &lt; 10 ** 9</bpmn:conditionExpression></bpmn:sequenceFlow>'
-                  '<bpmn:sequenceFlow id="f_out" sourceRef="again" targetRef="work"/>'
-                  '<bpmn:sequenceFlow id="f_done" sourceRef="work" targetRef="done"/>', refs=("zero", "count", "again"))
-    deployed(users, xml)
+    deployed(users, _endless_loop())
     r = users["center"].post("/cases", json={"process_id": "probe", "data": {}})
     assert r.status_code == 201, r.json
     case = users["center"].get(f"/cases/{r.json['id']}").json
     assert case["status"] == "errored" and "本步流程计算超出限制" in case["error"]["message"]
     assert users["center"].get("/tasks").status_code == 200          # and the server answers the next request
+
+
+def test_a_loop_deeper_than_the_engine_looks_makes_the_case_errored(users, monkeypatch):
+    """SpiffWorkflow stops looking for ready tasks 1,000 levels down the task tree: the loop that
+    gets there (here within the step budget, its clock set aside) is an error, not a silent stop."""
+    monkeypatch.setattr(expressions, "MAX_STEP_SECONDS", 600)
+    deployed(users, _endless_loop())
+    r = users["center"].post("/cases", json={"process_id": "probe", "data": {}})
+    case = users["center"].get(f"/cases/{r.json['id']}").json
+    assert case["status"] == "errored" and case["error"]["element_id"] == "count"
+    assert "循环过深" in case["error"]["message"]
 
 
 def test_any_exception_escaping_the_engine_is_an_engine_error():
@@ -270,8 +290,8 @@ BROKEN_ZIPS = {
     "too big unpacked": (lambda: _zip([("call_response.bpmn", ORIGINAL), ("big.json", "1" * 3_000_000)],
                                       zipfile.ZIP_STORED), "过大"),
     "an encrypted member": (_encrypted, "加密"),
-    "two members of one name": (lambda: _zip([("call_response.bpmn", ORIGINAL), ("a/x.json", "{}"), ("b/x.json", "{}")]),
-                                "同名"),
+    "two members of one name": (lambda: _zip([("call_response.bpmn", ORIGINAL), ("a/x.json", "{}"),
+                                              ("b/x.json", "{}")]), "同名"),
     "a path out of the archive": (lambda: _zip([("../call_response.bpmn", ORIGINAL)]), "不安全"),
     "an absolute path": (lambda: _zip([("/etc/call_response.bpmn", ORIGINAL)]), "不安全"),
     "bzip2 compression": (lambda: _zip([("call_response.bpmn", ORIGINAL)], zipfile.ZIP_BZIP2), "压缩方式"),

@@ -172,8 +172,6 @@ def _check(tree, allowed, source):
                     raise ExpressionError(f"不允许调用函数：{node.func.id}")
             elif not isinstance(node.func, ast.Attribute):
                 raise ExpressionError("只能调用允许的函数和方法")
-            if any(isinstance(a, ast.Starred) for a in node.args):
-                raise ExpressionError("不支持 * 展开参数")
             for kw in node.keywords:
                 name = node.func.id if isinstance(node.func, ast.Name) else None
                 if kw.arg is None or kw.arg not in _KWARGS.get(name, ()):
@@ -796,7 +794,8 @@ class _Run:
             if state["n"] > MAX_SEQUENCE:
                 raise _too_big("列表")
             size = state["size"] + sum(self.size(v) + 2 for v in values)
-            state["size"], state["height"] = self.within(size, max([state["height"]] + [1 + self.height(v) for v in values]))
+            height = max([state["height"]] + [1 + self.height(v) for v in values])
+            state["size"], state["height"] = self.within(size, height)
             self.charge(_REF * len(values) * 2)
             add(*values)
         return emit, state

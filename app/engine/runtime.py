@@ -72,9 +72,14 @@ class RestrictedScriptEngine(PythonScriptEngine):
         return value
 
     def execute(self, task, script, external_context=None):
-        result = super().execute(task, script, external_context)
+        try:
+            self.environment.execute(script, task.data, external_context or {})
+        except expressions.ExpressionError as e:    # its message is for the supervisor as it is
+            raise WorkflowTaskException(str(e), task=task, exception=e) from None
+        except Exception as e:  # noqa: BLE001 - SpiffWorkflow's own wrapping, with the line
+            raise self.create_task_exec_exception(task, script, e) from None
         _check_instances(task)
-        return result
+        return True
 
     def call_service(self, task, **kwargs):
         """SpiffWorkflow's own version fails with a NameError; deployment refuses service tasks."""
@@ -303,6 +308,7 @@ class CaseRun:
         if t is None or t.state != TaskState.READY or not t.task_spec.manual:
             raise EngineError("任务不处于待办状态")
         t.data.update(data)
+
         def run():
             _check_instances(t)
             t.run()
@@ -320,6 +326,17 @@ class CaseRun:
         with expressions.step_budget():
             self._guard(self.wf.refresh_timers)
             self._guard(lambda: self.wf.do_engine_steps(will_complete_task=_engine_task))
+        self._unseen_engine_task()
+
+    def _unseen_engine_task(self):
+        """SpiffWorkflow looks for ready tasks at most 1,000 levels down the task tree: a process
+        that loops that deep stops there with an engine task still ready, which nothing would
+        ever run. Say so instead (the case becomes errored)."""
+        for w in (self.wf, *self.wf.subprocesses.values()):
+            for t in w.tasks.values():
+                if t.state == TaskState.READY and not t.task_spec.manual:
+                    raise EngineError(f"流程循环过深（任务树超过 1000 层），“{t.task_spec.bpmn_name or t.task_spec.bpmn_id}”"
+                                      "无法继续：请检查流程中的循环", getattr(t.task_spec, "bpmn_id", None))
 
     @staticmethod
     def _guard(fn):
@@ -377,10 +394,12 @@ class CaseRun:
 
 
 def _engine_task(task):
-    """Before SpiffWorkflow runs an engine task: charge it to the step's budget, and look at the
-    data it hands on."""
+    """Before SpiffWorkflow runs an engine task: charge it to the step's budget (SpiffWorkflow
+    deep-copies a task's data into each task it creates, so the items of its lists and dicts
+    count too), and look at the data it hands on."""
+    copied = sum(len(v) for v in task.data.values() if isinstance(v, (list, tuple, dict, set)))
     try:
-        expressions.spend_step_budget()
+        expressions.spend_step_budget(expressions.ENGINE_TASK_STEPS + copied)
     except expressions.BudgetExceeded as e:
         raise EngineError(str(e), getattr(task.task_spec, "bpmn_id", None)) from None
     _check_instances(task)

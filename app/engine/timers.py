@@ -11,8 +11,8 @@ with these rules, the script engine checks every computed one.
 import re
 from datetime import datetime, timedelta, timezone
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition, DurationTimerEventDefinition,
-                                                               TimeDateEventDefinition)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition, DurationTimerEventDefinition, TimeDateEventDefinition)
 
 from .expressions import ExpressionError
 
@@ -20,7 +20,8 @@ MAX_AHEAD = timedelta(days=3653)        # ten years
 MAX_BEHIND = timedelta(days=3653)
 MAX_CYCLES = 100
 MIN_CYCLE = timedelta(minutes=1)
-KINDS = ((TimeDateEventDefinition, "date"), (DurationTimerEventDefinition, "duration"), (CycleTimerEventDefinition, "cycle"))
+KINDS = ((TimeDateEventDefinition, "date"), (DurationTimerEventDefinition, "duration"),
+         (CycleTimerEventDefinition, "cycle"))
 
 _DURATION = re.compile(r"P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
                        r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,]\d{1,9})?S)?)?", re.I)
