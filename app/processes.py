@@ -37,7 +37,7 @@ def definition(version_row):
             found = _cache.get(key)
             if found is None:
                 found = load_definition(version_row.bpmn.encode("utf-8"), version_row.forms,
-                                        process_id=version_row.process_id)
+                                        process_id=version_row.process_id, stored=True)
                 _cache[key] = found
     return found
 

@@ -13,7 +13,7 @@ from app import supervision
 from app.engine import expressions
 from app.engine.runtime import CaseRun, EngineError
 from app.extensions import db
-from app.models import Case, Flag
+from app.models import Case, Flag, ProcessVersion
 from helpers import raise_call, upload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -334,3 +334,23 @@ def test_a_multi_instance_over_too_many_items_makes_the_case_errored_before_crea
     case = users["center"].get(f"/cases/{r.json['id']}").json
     assert case["status"] == "errored" and "最多 200 个实例" in case["error"]["message"]
     assert users["center"].inbox(r.json["id"]) == []
+
+
+def test_a_version_stored_before_these_checks_still_runs_its_cases_to_an_error(app, users):
+    """A service task or an unknown flagKind deployed by an older Huying: the version loads, the
+    case fails where it fails (errored, with the element and the cause), nothing answers 500."""
+    xml = process('<bpmn:serviceTask id="call_api" name="调用接口"><bpmn:extensionElements>'
+                  '<spiffworkflow:serviceTaskOperator id="http/GetRequest" resultVariable="r">'
+                  '<spiffworkflow:parameters/></spiffworkflow:serviceTaskOperator>'
+                  '</bpmn:extensionElements></bpmn:serviceTask>'
+                  + straight('<bpmn:sequenceFlow id="f_api" sourceRef="call_api" targetRef="work"/>', first="call_api"),
+                  refs=("call_api",))
+    with app.app_context():
+        db.session.add(ProcessVersion(process_id="probe", version=1, name="探针流程", bpmn=xml, forms={},
+                                      checksum="0" * 64, start_role="center", deployed_by="analyst"))
+        db.session.commit()
+    r = users["center"].post("/cases", json={"process_id": "probe", "data": {}})
+    assert r.status_code == 201, r.json
+    case = users["center"].get(f"/cases/{r.json['id']}").json
+    assert case["status"] == "errored" and case["error"]["element_id"] == "call_api"
+    assert "服务任务" in case["error"]["message"]
