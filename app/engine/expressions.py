@@ -591,7 +591,7 @@ class _Run:
     def before_sorted(self, value=(), reverse=False):
         n = self._items_of(value, "排序的列表")
         self.charge(_REF * n + 64)
-        self.tick(1 + n.bit_length() * (1 + self.size(value, MAX_EVAL_BYTES)) // 64)
+        self.tick(1 + n * n.bit_length() // 16 + self.size(value, MAX_EVAL_BYTES) // 256)
         if isinstance(value, (list, tuple, set)):
             return (sorted, [value], (self.size(value), self.height(value)))
 
@@ -642,12 +642,12 @@ class _Run:
         bound = MAX_SEQUENCE if maxsplit < 0 else min(maxsplit, MAX_SEQUENCE)
         self.charge(len(s) + 64 * min(len(s) + 1, bound + 1))
 
-        def split(text, sep, _maxsplit):
-            parts = text.split(sep, bound)
-            if len(parts) > MAX_SEQUENCE and (maxsplit < 0 or maxsplit >= MAX_SEQUENCE):
+        def split(text, sep):
+            parts = text.split(sep, bound)      # never more than MAX_SEQUENCE + 1 items
+            if len(parts) > MAX_SEQUENCE:
                 raise _too_big("列表")
             return parts
-        return (split, [s, sep, maxsplit], None)
+        return (split, [s, sep], None)
 
     def before_str_upper(self, s):
         self.charge(3 * len(s))
