@@ -18,16 +18,11 @@ from .database import lock_case, write_transaction
 from .extensions import db
 from .models import Case, ExtensionRequest, Flag, Task, queue_of
 from .models.types import utcnow
+from .roles import FLAG_KINDS
 from .scope import may_act_on, refuse
 
 ORDER_FORM = "supervision_order.schema.json"
 ORDER_TITLES = {"order": "督办单", "listed": "挂牌督办", "problem": "问题工单督办"}
-FLAG_KINDS = {
-    "improper_call": ("township", "乱呼叫"),
-    "failed_to_call": ("township", "应呼未呼"),
-    "no_response": ("department", "呼叫不响应"),
-    "inaction": ("department", "响应不作为"),
-}
 
 
 # --- escalation -------------------------------------------------------------------------------
@@ -182,7 +177,14 @@ def raise_flag(user, org_code, kind, evidence, case_id=None):
 
 
 def flag_automatically(case, kind, actor):
-    """A flag the process itself raises (a call rejected as the township's own duty counts as 乱呼叫)."""
+    """A flag the process itself raises (a call rejected as the township's own duty counts as 乱呼叫).
+
+    Deployment refuses an unknown `flagKind`; one in a version deployed before that check raises
+    no flag, and says so on the case's record, so that the case still ends."""
+    if kind not in FLAG_KINDS:
+        audit.record("flag_not_raised", actor, case.id, org_code=case.initiator_org, after={"kind": kind},
+                     detail=f"流程结束事件要求标记“{kind}”，但没有这种标记（应为 {'、'.join(FLAG_KINDS)}），未予标记")
+        return
     item = f"（清单事项 {case.list_item}）" if case.list_item else ""
     flag = Flag(org_code=case.initiator_org, kind=kind, case_id=case.id, created_by=actor,
                 evidence=f"呼叫 #{case.id}“{case.title}”经响应中心核对属乡镇主体责任{item}，不予受理。")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import accept_and_dispatch, case_of, raise_call, sign_and_handle
+from helpers import accept_and_dispatch, case_of, raise_call, sign_and_handle, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL = (ROOT / "processes" / "call_response.bpmn").read_text(encoding="utf-8")
@@ -24,11 +24,6 @@ def with_registration_step(xml=ORIGINAL):
             '    <bpmn:userTask id="dispatch"')
     return xml.replace('<bpmn:userTask id="dispatch"', task, 1).replace(
         '<bpmn:incoming>flow_accepted</bpmn:incoming>\n      <bpmn:outgoing>', '<bpmn:incoming>flow_registered</bpmn:incoming>\n      <bpmn:outgoing>', 1)
-
-
-def upload(user, name, content, content_type="application/xml"):
-    return user.client.post("/api/v1/processes", headers=user.headers, content_type="multipart/form-data",
-                            data={"file": (io.BytesIO(content), name, content_type)})
 
 
 @pytest.mark.lifecycle

@@ -26,7 +26,7 @@ ACTION_LABELS = {
     "case_refused": "未获同意", "case_errored": "流程异常", "timer_fired": "定时器触发",
     "reminder": "催办", "overdue": "超时督办", "case_listed": "挂牌督办", "problem_order": "问题工单",
     "extension_requested": "申请延期", "extension_approved": "同意延期", "extension_refused": "不同意延期",
-    "flag_raised": "督查标记", "case_retried": "重试", "case_migrated": "迁移版本",
+    "flag_raised": "督查标记", "flag_not_raised": "未能标记", "case_retried": "重试", "case_migrated": "迁移版本",
     "process_deployed": "部署流程", "list_published": "发布清单", "accountability_decided": "问责认定",
     "calendar_changed": "修改日历", "settings_changed": "修改设置", "user_created": "新建用户",
     "demo_loaded": "载入演示数据", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
