@@ -3,8 +3,8 @@ import os
 
 from flask import Flask
 
-from .config import Config
-from .extensions import babel, csrf, db, login_manager, migrate
+from .config import Config, instance_secret_key
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config=None):
@@ -15,10 +15,9 @@ def create_app(config=None):
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
-    if app.config.get("TRUSTED_PROXIES"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-        n = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(
+            app.config.get("SECRET_KEY_FILE") or os.path.join(app.instance_path, "secret_key"))
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "huying.db")
@@ -36,6 +35,12 @@ def create_app(config=None):
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app)
+    limiter.init_app(app)
+
+    from .auth import check_login_limits
+    from .security import init_security
+    check_login_limits(app.config)
+    init_security(app)
 
     from .database import configure_engine
     with app.app_context():

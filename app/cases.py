@@ -295,6 +295,20 @@ def retry_case(user, case_id):
     return case
 
 
+def repair_case(case_id, problems, actor="system"):
+    """Re-project an open case from its stored state (inbox rows, next timer; a stall becomes an
+    error), merging children a lost merge left behind; on record. Returns the status after."""
+    with write_transaction():
+        case = lock_case(case_id)
+        if case is None or case.status != "open" or case.state is None:
+            return None
+        run = CaseRun.load(processes.definition(case.definition_row), case.state)
+        audit.record("case_repaired", actor, case.id, before={"problems": list(problems)},
+                     detail="按保存的流程状态重新投影待办和定时器")
+        _advance(case, run, actor, run.repair)
+    return case.status
+
+
 def claim_task(user, task_id):
     with write_transaction():
         case, task = _lock_for_action(user, task_id, "task.claim")
@@ -323,7 +337,7 @@ def _lock_for_action(user, task_id, capability):
         raise NotFound("任务不存在")
     policy.require(user, capability, task=task)
     case = lock_case(task.case_id)
-    if db.engine.dialect.name != "sqlite":   # SQLite's BEGIN IMMEDIATE already read it afresh
+    if db.engine.dialect.name != "sqlite":   # on SQLite every read in write_transaction is under the lock
         task = db.session.execute(select(Task).where(Task.id == task.id)
                                   .execution_options(populate_existing=True)).scalar_one()
     _check_open(user, case, task)
@@ -361,7 +375,7 @@ def _load(case, definition):
 
 
 def _keep(case, run):
-    size = current_app.config["WORKFLOW_CACHE_SIZE"]
+    size = current_app.config["WORKFLOW_CACHE_SIZE"] if current_app.config["PROCESS_CACHES"] else 0
     if case.status != "open" or size <= 0:
         return
     with _recent_lock:
@@ -404,6 +418,11 @@ def _advance(case, run, actor, step):
     known = {(p.org_code, p.role) for p in db.session.execute(
         select(CaseParticipant).where(CaseParticipant.case_id == case.id)).scalars()}
     rows = dict(open_rows)
+    # a row the engine has ready again that the inbox lost (found by `flask huying check --repair`)
+    lost = ready_ids - open_rows.keys()
+    revived = {r.id: r for r in db.session.execute(select(Task).where(Task.id.in_(lost), Task.case_id == case.id,
+                                                                      Task.status != "completed")).scalars()} \
+        if lost else {}
     for t in ready:
         if t.id in open_rows:       # still waiting; a migration may have changed its name, lane or form
             row = open_rows[t.id]
@@ -411,11 +430,15 @@ def _advance(case, run, actor, step):
                 t.instructions
             row.role, row.org_code, row.queue = t.role, t.org_code, queue_of(t.role, t.org_code)
             continue
-        row = Task(id=t.id, case_id=case.id, process_id=case.process_id, case_title=case.title,
-                   element_id=t.element_id, name=t.name, role=t.role, org_code=t.org_code,
-                   queue=queue_of(t.role, t.org_code), form=t.form, instructions=t.instructions,
-                   created_at=now, due_at=t.due_at, warn_at=t.warn_at)
-        db.session.add(row)
+        row = revived.get(t.id)
+        if row is not None:
+            row.status, row.due_at, row.warn_at = "ready", t.due_at, t.warn_at
+        else:
+            row = Task(id=t.id, case_id=case.id, process_id=case.process_id, case_title=case.title,
+                       element_id=t.element_id, name=t.name, role=t.role, org_code=t.org_code,
+                       queue=queue_of(t.role, t.org_code), form=t.form, instructions=t.instructions,
+                       created_at=now, due_at=t.due_at, warn_at=t.warn_at)
+            db.session.add(row)
         rows[row.id] = row
         live.append(row)
         key = (t.org_code, None) if t.org_code else (None, t.role)
@@ -446,6 +469,9 @@ def _advance(case, run, actor, step):
     else:
         case.state = run.dump()
         case.next_timer_at = run.next_timer_at()
+        stalled = None if live else run.stall()
+        if stalled:     # what the step did stays done; the case goes to the supervisor's board
+            _mark_errored(case, run, actor, EngineError(*stalled))
     return sorted(live, key=lambda r: (r.created_at, r.id))
 
 

@@ -5,7 +5,7 @@ import time
 import click
 from flask import current_app
 
-from . import audit, demo, demo_history, processes
+from . import audit, demo, demo_history, integrity, processes
 from .auth import hash_password
 from .database import write_transaction
 from .extensions import db, scheduler
@@ -55,6 +55,24 @@ def register_cli(app):
                 summary = demo_history.load_history()
                 click.echo(f"demo history loaded: {summary['calls']} calls")
 
+    @group.command("check")
+    @click.option("--repair", is_flag=True, help="re-project the cases that disagree (on record)")
+    def check(repair):
+        """Read every open case: stored state, inbox rows, next timer and audit trail must agree.
+        Exit 1 when a disagreement remains."""
+        report = integrity.check_open_cases(repair=repair)
+        for f in report.disagreeing:
+            click.echo(f"case {f.case_id} {f.title}")
+            for kind, text in f.problems:
+                click.echo(f"  [{kind}] {text}")
+            for text in f.repaired:
+                click.echo(f"  repaired: {text}")
+        bad = report.disagreeing
+        click.echo(f"checked {report.checked} open cases in {report.seconds:.2f} s: "
+                   f"{len(bad)} disagree" + (f", {sum(1 for f in bad if f.repaired)} repaired" if repair else ""))
+        if bad and not (repair and all(f.repaired for f in bad)):
+            raise SystemExit(1)
+
     @group.command("add-user")
     @click.argument("username")
     @click.option("--role", "roles", multiple=True, required=True, help="role code, e.g. admin, township (repeatable)")
@@ -84,9 +102,13 @@ def register_cli(app):
     def serve(host, port, threads):
         """Serve the web UI and the API (waitress) with the timer scheduler in-process."""
         from waitress import serve as waitress_serve
-        start_scheduler(current_app._get_current_object())
+        app = current_app._get_current_object()
+        start_scheduler(app)
         click.echo(f"Huying on http://{host}:{port}")
-        waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+        # waitress drops forwarded headers it does not trust itself; with HUYING_TRUSTED_PROXIES they
+        # reach the app, whose ProxyFix honours exactly that many proxies' hops (app.security)
+        waitress_serve(app, host=host, port=port, threads=threads,
+                       clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
 
     @group.command("scheduler")
     def run_scheduler():

@@ -1,10 +1,13 @@
 """Configuration: everything from environment variables, with defaults for the embedded demo."""
 import json
 import os
+import secrets
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
+    # without SECRET_KEY, one key generated once and kept in SECRET_KEY_FILE (default instance/secret_key)
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SECRET_KEY_FILE = os.environ.get("HUYING_SECRET_KEY_FILE") or None
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None   # None: SQLite under instance/
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "10"))
@@ -19,7 +22,27 @@ class Config:
     # the client's address rather than the proxy's (0: none, the direct peer is the client)
     TRUSTED_PROXIES = int(os.environ.get("HUYING_TRUSTED_PROXIES", "0"))
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))   # open workflows kept in memory
-    TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
+    # 0: keep nothing between requests (parsed processes, workflows, names) — every request is served as by a
+    # freshly started process; the suite runs its lifecycle tests this way too, to prove the caches harmless
+    PROCESS_CACHES = os.environ.get("HUYING_PROCESS_CACHES", "1") != "0"
+    # an API token lives this long from its issue; a browser session ends after SESSION_IDLE_MINUTES
+    # without a request, and SESSION_MAX_HOURS after its login in any case
+    TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(8 * 3600)))
+    SESSION_IDLE_MINUTES = int(os.environ.get("HUYING_SESSION_IDLE_MINUTES", "60"))
+    SESSION_MAX_HOURS = int(os.environ.get("HUYING_SESSION_MAX_HOURS", "12"))
+    # failed logins (web and API together) allowed per username tried and per client address; beyond
+    # them 429 with Retry-After. Limits strings as Flask-Limiter reads them ("10/minute;50/hour").
+    LOGIN_LIMIT_PER_USER = os.environ.get("HUYING_LOGIN_LIMIT_PER_USER", "10/minute;50/hour")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("HUYING_LOGIN_LIMIT_PER_ADDRESS", "30/minute;300/hour")
+    # where the counts are kept: in memory (one process), or e.g. redis://host:6379/0 for several processes
+    RATELIMIT_STORAGE_URI = (os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("HUYING_RATELIMIT_STORAGE")
+                             or "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("HUYING_RATELIMIT_PREFIX", "huying")
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True   # the storage down: count in this process rather than fail logins
+    # the session cookie is Secure on every request served over HTTPS (directly, or through a trusted
+    # proxy's X-Forwarded-Proto); HUYING_SECURE_COOKIES=1 makes it Secure always
+    SESSION_COOKIE_SECURE = os.environ.get("HUYING_SECURE_COOKIES", "0") == "1"
     TIMEZONE = os.environ.get("HUYING_TIMEZONE", "Asia/Shanghai")
     PROCESSES_DIR = os.environ.get("HUYING_PROCESSES_DIR") or None    # None: <project>/processes
     FORMS_DIR = os.environ.get("HUYING_FORMS_DIR") or None            # None: <project>/forms
@@ -33,6 +56,35 @@ class Config:
     API_TITLE = "Huying 呼应 API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
+
+
+def instance_secret_key(path):
+    """The key kept in `path`, made on first use: written to a file of our own (O_EXCL, mode 0600),
+    then published under `path` with one atomic link, so processes starting together all read the
+    one key that won and restarts keep it."""
+    try:
+        with open(path, encoding="ascii") as f:
+            key = f.read().strip()
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        draft = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(32) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass                      # another process was first: its key is the one
+        finally:
+            os.unlink(draft)
+        with open(path, encoding="ascii") as f:
+            key = f.read().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: remove it to have a new key made, or set SECRET_KEY")
+    return key
 
 
 class TestConfig(Config):

@@ -37,10 +37,14 @@ def configure_engine(engine):
 
 @contextlib.contextmanager
 def write_transaction():
-    """One transaction for one state change; commits on success, rolls back on any error."""
+    """One transaction for one state change; commits on success, rolls back on any error.
+
+    Whatever the request read before is expired: inside the transaction every row is read again,
+    after the lock, so a view's earlier read of a task is never trusted under it."""
     session = db.session()
     if session.in_transaction():
         session.commit()       # end the read transaction the request began
+    session.expire_all()
     token = _immediate.set(True)
     try:
         yield session

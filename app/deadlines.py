@@ -7,14 +7,13 @@ include make-up working days (调休), as the admin's calendar says. Nothing her
 the code: `SUPERVISION` in the config gives the defaults and the admin's settings override them.
 """
 import re
-import threading
-import time
 from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from . import audit, policy
+from .caching import invalidate, per_request as _cached  # noqa: F401 - invalidate is this module's too
 from .database import write_transaction
 from .engine import expressions
 from .errors import CaseError, Invalid, NotFound
@@ -36,32 +35,18 @@ DEFAULTS = {
     "idle_hours": 72,              # an open case untouched this long counts as stuck
 }
 KINDS_FROM_ITEM = {"sign": ("sign_hours", "PT{}H"), "handle": ("complete_working_days", "P{}D")}
+# the most a limit may count, so that no deadline lands years ahead: working days in its day part,
+# days of clock time in its time part; and the most of the settings that are counts
+MAX_LIMIT_DAYS = 366
+MAX_COUNTS = {"max_reworks": 100, "max_extension_days": MAX_LIMIT_DAYS, "idle_hours": 24 * MAX_LIMIT_DAYS}
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-CACHE_SECONDS = 30
-_cache, _lock = {}, threading.Lock()
 
 
 class DeadlineError(expressions.ExpressionError):
     """A deadline that cannot be computed (unknown kind, malformed limit)."""
 
 
-# --- settings ---------------------------------------------------------------------------------
-def _cached(key, compute):
-    full = (str(db.engine.url), key)
-    hit = _cache.get(full)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    value = compute()
-    with _lock:
-        _cache[full] = (time.monotonic() + CACHE_SECONDS, value)
-    return value
-
-
-def invalidate():
-    with _lock:
-        _cache.clear()
-
-
+# --- settings (read once per request, see app.caching) ---------------------------------------
 def settings():
     """The supervision settings in force: defaults, then the app config, then the admin's."""
     def compute():
@@ -83,19 +68,34 @@ def check_settings(value):
     errors = {}
     if not isinstance(value, dict):
         return {"_": "应为对象"}
-    for kind, per_urgency in (value.get("limits") or {}).items():
+    limits = value.get("limits") or {}
+    if not isinstance(limits, dict):
+        return {"limits": "应为对象"}
+    for kind, per_urgency in limits.items():
         if not isinstance(per_urgency, dict):
             errors[f"limits.{kind}"] = "应为对象"
             continue
         for urgency, limit in per_urgency.items():
-            if not isinstance(limit, str) or not _DURATION.match(limit) or limit in ("P", "PT"):
-                errors[f"limits.{kind}.{urgency}"] = "应为 ISO 8601 时长，如 PT2H 或 P5D"
-    if "listing_after" in value and not (isinstance(value["listing_after"], str) and _DURATION.match(value["listing_after"])):
-        errors["listing_after"] = "应为 ISO 8601 时长，如 P5D"
-    for key in ("max_reworks", "max_extension_days", "idle_hours"):
-        if key in value and (not isinstance(value[key], int) or isinstance(value[key], bool) or value[key] < 1):
-            errors[key] = "应为正整数"
+            reason = _limit_problem(limit)
+            if reason:
+                errors[f"limits.{kind}.{urgency}"] = reason
+    if "listing_after" in value:
+        reason = _limit_problem(value["listing_after"])
+        if reason:
+            errors["listing_after"] = reason
+    for key, most in MAX_COUNTS.items():
+        if key in value and (not isinstance(value[key], int) or isinstance(value[key], bool)
+                             or not 1 <= value[key] <= most):
+            errors[key] = f"应为 1 到 {most} 的整数"
     return errors
+
+
+def _limit_problem(limit):
+    try:
+        parse_limit(limit)
+    except DeadlineError:
+        return f"应为 ISO 8601 时长，如 PT2H 或 P5D，最长 {MAX_LIMIT_DAYS} 个工作日或 {MAX_LIMIT_DAYS} 天"
+    return None
 
 
 # --- the calendar -----------------------------------------------------------------------------
@@ -146,11 +146,14 @@ def working_days_between(start, end, cal=None):
 
 
 def parse_limit(text):
-    """(working days, clock timedelta) of an ISO 8601 duration."""
-    m = _DURATION.match(text or "")
+    """(working days, clock timedelta) of an ISO 8601 duration, at most MAX_LIMIT_DAYS of each
+    (an admin's setting or a list item's limit is data: a typo must not put a deadline decades out)."""
+    m = _DURATION.match(text) if isinstance(text, str) and len(text) <= 40 else None
     if not m or text in ("P", "PT"):
-        raise DeadlineError(f"时限格式不正确：{text!r}（应如 PT2H、P5D）")
+        raise DeadlineError(f"时限格式不正确：{str(text)[:40]!r}（应如 PT2H、P5D）")
     days, hours, minutes, seconds = (int(x or 0) for x in m.groups())
+    if days > MAX_LIMIT_DAYS or hours * 3600 + minutes * 60 + seconds > MAX_LIMIT_DAYS * 86400:
+        raise DeadlineError(f"时限过长：{text}（最长 {MAX_LIMIT_DAYS} 个工作日或 {MAX_LIMIT_DAYS} 天）")
     return days, timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 

@@ -1,6 +1,8 @@
 """Flask extensions, created here and bound to the app in the factory."""
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -19,4 +21,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# limits only the routes that ask for one (the logins: app.auth); its storage is RATELIMIT_STORAGE_URI
+limiter = Limiter(key_func=get_remote_address)
 scheduler = BackgroundScheduler(timezone="UTC")

@@ -1,37 +1,15 @@
 """The organisation and the responsibility list as forms and pages need them.
 
-Names and form choices change rarely and are read on every page and API answer, so they are
-kept for CACHE_SECONDS per database; changing org units or publishing a list calls `invalidate()`.
+Names and form choices are read once per request (app.caching): a list published or a unit added
+by another app process is in the next request's forms.
 """
-import threading
-import time
-
 from sqlalchemy import select
 
+from .caching import invalidate, per_request as _cached  # noqa: F401 - invalidate is this module's too
 from .extensions import db
 from .models import ListItem, ListVersion, OrgUnit, User
 
 TOWNSHIP = "TOWNSHIP"   # primary/supporting unit "the township where the matter arises"
-CACHE_SECONDS = 60
-_cache = {}
-_lock = threading.Lock()
-
-
-def _cached(key, compute):
-    full_key = (str(db.engine.url), key)
-    hit = _cache.get(full_key)
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = compute()
-    with _lock:
-        _cache[full_key] = (now + CACHE_SECONDS, value)
-    return value
-
-
-def invalidate():
-    with _lock:
-        _cache.clear()
 
 
 def org_units(kind):

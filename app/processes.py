@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import zipfile
+import zlib
 from pathlib import Path
 
 from flask import current_app
@@ -14,7 +15,7 @@ from sqlalchemy import case as sql_case, func, select
 from . import audit, policy
 from .database import write_transaction
 from .engine import DefinitionError, load_definition, load_form
-from .engine.definitions import NS, parse_xml
+from .engine.definitions import NS, parse_xml, xml_text
 from .errors import Invalid, NotFound
 from .extensions import db
 from .models import Case, ProcessVersion
@@ -30,16 +31,22 @@ def project_dir(name):
 
 def definition(version_row):
     """The parsed ProcessDefinition of a deployed version (cached by content checksum)."""
+    if not current_app.config["PROCESS_CACHES"]:
+        return _parse(version_row)
     key = version_row.checksum
     found = _cache.get(key)
     if found is None:
         with _cache_lock:
             found = _cache.get(key)
             if found is None:
-                found = load_definition(version_row.bpmn.encode("utf-8"), version_row.forms,
-                                        process_id=version_row.process_id)
+                found = _parse(version_row)
                 _cache[key] = found
     return found
+
+
+def _parse(version_row):
+    return load_definition(version_row.bpmn.encode("utf-8"), version_row.forms, process_id=version_row.process_id,
+                           stored=True)
 
 
 _PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
@@ -47,7 +54,7 @@ _PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 
 def app_form(filename):
     """A form of the application itself (supervision orders), read from forms/ once."""
-    found = _app_forms.get(filename)
+    found = _app_forms.get(filename) if current_app.config["PROCESS_CACHES"] else None
     if found is None:
         found = load_form((project_dir("forms") / filename).read_bytes(), filename)
         _app_forms[filename] = found
@@ -110,7 +117,7 @@ def deploy(bpmn, forms, actor):
     if isinstance(bpmn, str):
         bpmn = bpmn.encode("utf-8")
     definition_ = load_definition(bpmn, forms)
-    bpmn_text = bpmn.decode("utf-8")
+    bpmn_text = xml_text(bpmn)
     used = referenced_forms(bpmn)
     stored_forms = {name: definition_.forms[name] for name in sorted(used) if name in definition_.forms}
     checksum = _checksum(bpmn_text, stored_forms)
@@ -127,8 +134,9 @@ def deploy(bpmn, forms, actor):
         db.session.flush()
         audit.record("process_deployed", actor, detail=f"{row.process_id} v{row.version} sha256={checksum}",
                      after={"process_id": row.process_id, "version": row.version, "checksum": checksum})
-    with _cache_lock:
-        _cache[checksum] = definition_
+    if current_app.config["PROCESS_CACHES"]:
+        with _cache_lock:
+            _cache[checksum] = definition_
     return row, True
 
 
@@ -224,25 +232,78 @@ def process_id_of(bpmn):
     return executable[0].get("id") if len(executable) == 1 else None
 
 
+MAX_MEMBER_BYTES = 2 * 1024 * 1024      # one file of an upload, unpacked
+MAX_UNZIPPED_BYTES = 8 * 1024 * 1024    # all of them
+MAX_RATIO = 100                         # unpacked / packed, for members past RATIO_FROM bytes
+RATIO_FROM = 256 * 1024
+_READ_CHUNK = 64 * 1024
+
+
+def _refused(message):
+    return DefinitionError([{"message": message}])
+
+
+def _parts(member):
+    return member.filename.replace("\\", "/").split("/")
+
+
 def unzip(data):
-    """{filename: bytes} of a .zip upload, refusing anything odd (paths, sizes, counts)."""
+    """{filename: bytes} of a .zip upload, refusing anything odd: paths out of the archive, the
+    same name twice, encryption, compression other than deflate, and sizes or ratios past the
+    limits, checked on what the archive declares before anything is unpacked and again on the
+    bytes while they are read, so that a lying archive stops at the limit."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise DefinitionError([{"message": "不是有效的 .zip 文件"}]) from None
-    members = [m for m in archive.infolist() if not m.is_dir()]
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        raise _refused("不是有效的 .zip 文件（或文件不完整）") from None
     if len(members) > MAX_UPLOAD_FILES:
-        raise DefinitionError([{"message": f".zip 中文件过多（上限 {MAX_UPLOAD_FILES}）"}])
-    out, total = {}, 0
+        raise _refused(f".zip 中文件过多（上限 {MAX_UPLOAD_FILES}）")
+    wanted, total = [], 0
     for m in members:
-        name = Path(m.filename).name
-        if not (name.lower().endswith(".bpmn") or name.lower().endswith(".json")):
+        parts = _parts(m)
+        if m.filename.startswith(("/", "\\")) or ".." in parts or "\x00" in m.filename or ":" in parts[0]:
+            raise _refused(f".zip 中的路径“{m.filename[:80]}”不安全（不能是绝对路径或含 ..）")
+        name = parts[-1]
+        if not name.lower().endswith((".bpmn", ".json")):
             continue
+        if m.flag_bits & 0x1:
+            raise _refused(f".zip 中的 {name} 已加密：请上传未加密的 .zip")
+        if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _refused(f".zip 中的 {name} 使用了不支持的压缩方式：请用普通（deflate）压缩")
+        if any(name.lower() == _parts(w)[-1].lower() for w in wanted):
+            raise _refused(f".zip 中有两个同名文件 {name}")
         total += m.file_size
-        if m.file_size > 2 * 1024 * 1024 or total > 8 * 1024 * 1024:
-            raise DefinitionError([{"message": ".zip 解压后过大"}])
-        out[name] = archive.read(m)
-    return out
+        if m.file_size > MAX_MEMBER_BYTES or total > MAX_UNZIPPED_BYTES:
+            raise _refused(f".zip 解压后过大（单个文件上限 {MAX_MEMBER_BYTES // 1024 // 1024} MB，"
+                           f"合计 {MAX_UNZIPPED_BYTES // 1024 // 1024} MB）")
+        if m.file_size > RATIO_FROM and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            raise _refused(f".zip 中的 {name} 压缩比异常（超过 {MAX_RATIO} 倍），疑似压缩炸弹")
+        wanted.append(m)
+    return {_parts(m)[-1]: _read_member(archive, m) for m in wanted}
+
+
+def _read_member(archive, member):
+    """The bytes of one member, read in chunks and never more than it declared (nor the limit)."""
+    name = _parts(member)[-1]
+    cap = min(member.file_size, MAX_MEMBER_BYTES)
+    out = bytearray()
+    try:
+        with archive.open(member) as f:
+            while True:
+                chunk = f.read(_READ_CHUNK)
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > cap:
+                    raise _refused(f".zip 中的 {name} 实际大小与声明不符")
+    except DefinitionError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError, zlib.error) as e:
+        raise _refused(f".zip 中的 {name} 无法解压：文件已损坏（{type(e).__name__}）") from None
+    if len(out) != member.file_size:
+        raise _refused(f".zip 中的 {name} 实际大小与声明不符")
+    return bytes(out)
 
 
 def versions_of(process_id):

@@ -18,6 +18,14 @@ ROLES = {
 # other spellings analysts use for the same lanes
 _ALIASES = {"县委/县政府": "leader", "督查": "supervisor", "响应平台": "center", "部门": "department"}
 
+# misconduct a supervisor (or a process's end event, `flagKind`) may flag: kind -> (role flagged, label)
+FLAG_KINDS = {
+    "improper_call": ("township", "乱呼叫"),
+    "failed_to_call": ("township", "应呼未呼"),
+    "no_response": ("department", "呼叫不响应"),
+    "inaction": ("department", "响应不作为"),
+}
+
 
 def role_of_lane(lane_name):
     """The role code a lane name stands for, or None when it names no role."""

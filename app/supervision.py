@@ -18,15 +18,10 @@ from .database import lock_case, write_transaction
 from .extensions import db
 from .models import Case, ExtensionRequest, Flag, Task, queue_of
 from .models.types import utcnow
+from .roles import FLAG_KINDS
 
 ORDER_FORM = "supervision_order.schema.json"
 ORDER_TITLES = {"order": "督办单", "listed": "挂牌督办", "problem": "问题工单督办"}
-FLAG_KINDS = {
-    "improper_call": ("township", "乱呼叫"),
-    "failed_to_call": ("township", "应呼未呼"),
-    "no_response": ("department", "呼叫不响应"),
-    "inaction": ("department", "响应不作为"),
-}
 
 
 # --- escalation -------------------------------------------------------------------------------
@@ -212,7 +207,14 @@ def raise_flag(user, org_code, kind, evidence, case_id=None):
 
 
 def flag_automatically(case, kind, actor):
-    """A flag the process itself raises (a call rejected as the township's own duty counts as 乱呼叫)."""
+    """A flag the process itself raises (a call rejected as the township's own duty counts as 乱呼叫).
+
+    Deployment refuses an unknown `flagKind`; one in a version deployed before that check raises
+    no flag, and says so on the case's record, so that the case still ends."""
+    if kind not in FLAG_KINDS:
+        audit.record("flag_not_raised", actor, case.id, org_code=case.initiator_org, after={"kind": kind},
+                     detail=f"流程结束事件要求标记“{kind}”，但没有这种标记（应为 {'、'.join(FLAG_KINDS)}），未予标记")
+        return
     item = f"（清单事项 {case.list_item}）" if case.list_item else ""
     flag = Flag(org_code=case.initiator_org, kind=kind, case_id=case.id, created_by=actor,
                 evidence=f"呼叫 #{case.id}“{case.title}”经响应中心核对属乡镇主体责任{item}，不予受理。")
@@ -228,9 +230,10 @@ def flags(user, limit=200):
 
 # --- stuck cases ------------------------------------------------------------------------------
 def stuck(user, department=None, township=None, urgency=None, min_age_hours=None, limit=200):
-    """Overdue tasks, idle open cases and errored cases, oldest trouble first.
+    """Overdue tasks, idle open cases, open cases with nothing to do and errored cases, oldest
+    trouble first.
 
-    Each row: case, title, step, unit, waiting since, deadline, reason (overdue | idle | errored)."""
+    Each row: case, title, step, unit, waiting since, deadline, reason (overdue | idle | no_task | errored)."""
     policy.require(user, "supervision.read")
     now = utcnow()
     case_where = []
@@ -270,6 +273,18 @@ def stuck(user, department=None, township=None, urgency=None, min_age_hours=None
              db.session.execute(idle_tasks.order_by(Task.created_at).limit(limit)).all() if r.id not in seen]
 
     if not department:
+        # open, yet nobody has a task and no timer is due: what an earlier release or a hand edit left
+        no_task = (select(Case.id, Case.title, Case.updated_at, Case.process_id, Case.process_version, Case.urgency,
+                          Case.initiator_org)
+                   .where(Case.status == "open", Case.next_timer_at.is_(None), *case_where,
+                          ~exists().where(Task.case_id == Case.id, Task.status == "ready", Task.kind == "engine")))
+        if since:
+            no_task = no_task.where(Case.updated_at <= since)
+        for r in db.session.execute(no_task.order_by(Case.updated_at).limit(limit)).all():
+            rows.append({"case_id": r.id, "case_title": r.title, "task": None, "task_id": None, "element_id": None,
+                         "org": None, "waiting_since": r.updated_at, "due_at": None, "reason": "no_task",
+                         "detail": "没有任何人的待办任务，也没有等待中的定时器", "process_id": r.process_id,
+                         "process_version": r.process_version, "urgency": r.urgency, "township": r.initiator_org})
         errored = (select(Case.id, Case.title, Case.error_element, Case.updated_at, Case.error_message,
                           Case.process_id, Case.process_version, Case.urgency, Case.initiator_org)
                    .where(Case.status == "errored", *case_where))

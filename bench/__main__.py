@@ -10,6 +10,7 @@
    as the app chains them, so the chain stays intact), then the same server exports the whole trail
    as CSV, JSON Lines and XLSX (events, bytes, seconds, and how much the server process's peak
    resident memory grew: it stays flat however long the trail) and verifies the chain.
+5. `flask huying check` over open calls parked at six different steps through the API.
 Never part of `make test`; nothing here asserts a time.
 """
 import http.client
@@ -31,6 +32,7 @@ N_LIFECYCLES = int(os.environ.get("BENCH_CASES", "40"))
 N_OPEN = int(os.environ.get("BENCH_OPEN_CASES", "100000"))
 QUERY_REPEATS = int(os.environ.get("BENCH_QUERY_REPEATS", "60"))
 N_AUDIT = int(os.environ.get("BENCH_AUDIT_EVENTS", "100000"))
+N_CHECK = int(os.environ.get("BENCH_CHECK_CASES", "300"))
 
 
 def free_port():
@@ -128,6 +130,40 @@ def completion_without_workflow_cache(db_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def check_open_cases(db_path):
+    """`flask huying check` over open calls parked at every step of the call process (driven through
+    the API, so their states, inbox rows, timers and trails are real): cases, seconds, disagreements."""
+    port = free_port()
+    proc = start_server(f"sqlite:///{db_path}", port, HUYING_DEMO_HISTORY="0")
+    try:
+        users = {n: Api(port, n) for n in ["town_a", "center", "dept_zf", "dept_zr"]}
+        for i in range(N_CHECK):
+            park_call(users, stage=i % 6)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{db_path}", FLASK_APP="app:create_app", PYTHONPATH=str(ROOT))
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "flask", "huying", "check"], env=env, cwd=ROOT,
+                         capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    return out.stdout.strip().splitlines()[-1], seconds
+
+
+def park_call(users, stage):
+    """A call left at one of six steps: 受理, 研判派单, 签收 (two), 签收 (one signed), 办理反馈, 审核办结."""
+    _, status, case = users["town_a"].timed("POST", "/cases", {"process_id": "call_response", "data": {
+        "title": "停放在某一环节的呼叫", "urgency": "normal", "list_item": "ZF-01", "description": "bench"}})
+    assert status == 201, case
+    steps = [("center", {"accepted": True}), ("center", {"lead_department": "D01", "co_departments": ["D02"]}),
+             ("dept_zf", {"returned": False}), ("dept_zr", {"returned": False}),
+             ("dept_zf", {"result": "已处置"}), ("dept_zr", {"result": "已处置"})][:[0, 1, 2, 3, 4, 6][stage]]
+    for who, data in steps:
+        _, page = users[who].call("GET", f"/tasks?case_id={case['id']}")
+        status, body = users[who].call("POST", f"/tasks/{page['items'][0]['id']}/complete", {"data": data})
+        assert status == 200, body
 
 
 def scheduler_sweep(db_path, n_due=100):
@@ -382,6 +418,7 @@ def main():
         proc.terminate()
         proc.wait(10)
     fired, sweep_ms, idle, idle_ms = scheduler_sweep(db_path)
+    check_line, check_seconds = check_open_cases(os.path.join(tmp, "check.db"))
     print(f"\nHuying bench — {datetime.now().isoformat(timespec='minutes')}, {os.cpu_count()} cores, "
           f"{N_OPEN:,} open cases ({n_tasks:,} ready tasks) for the queries\n")
     print(f"{'measure':44} {'n':>6} {'median':>9} {'p95':>9}")
@@ -392,6 +429,8 @@ def main():
     print(f"\nscheduler sweep over {N_OPEN:,} open cases with 100 due: {fired} cases fired in {sweep_ms:.0f} ms "
           f"({sweep_ms / max(fired, 1):.1f} ms a case, each with two departments' reminders and supervision orders); "
           f"the next sweep, nothing due: {idle_ms:.1f} ms")
+    print(f"\nflask huying check over {N_CHECK} open calls parked at six steps: {check_line} "
+          f"({check_seconds:.1f} s with the command's start)")
     print(f"\nclosed call (2 departments, 1 rework): case row {size['case']} B "
           f"(workflow state dropped on close); its {size['n_tasks']} task rows {size['tasks']} B; "
           f"participants {size['participants']} B; {size['n_audit']} audit events {size['audit']} B")

@@ -57,7 +57,7 @@ def base_url(app):
 @pytest.fixture
 def login(browser, base_url, request):
     """login(username) -> a page of a fresh browser context, logged in through /login, on the inbox;
-    the page collects its JavaScript errors in `page.errors`."""
+    the page collects its JavaScript errors, and whatever the Content-Security-Policy refused, in `page.errors`."""
     from playwright.sync_api import expect
     viewport = getattr(request.module, "VIEWPORT", {"width": 1280, "height": 900})
     contexts = []
@@ -69,6 +69,7 @@ def login(browser, base_url, request):
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("console", lambda m: csp_violation(m) and page.errors.append(m.text))
         page.goto("/login")
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码").fill(PASSWORD)
@@ -79,6 +80,11 @@ def login(browser, base_url, request):
     yield login
     for context in contexts:
         context.close()
+
+
+def csp_violation(message):
+    """Whether a console message is Chromium's report of something the Content-Security-Policy refused."""
+    return message.type == "error" and "Content Security Policy" in message.text
 
 
 def screenshot(page, name, full_page=True):

@@ -1,5 +1,9 @@
 """Fixtures: a fresh app per test on SQLite (and on PostgreSQL when TEST_DATABASE_URL is set),
-with the processes deployed and the demo organisation loaded, and API clients per demo user."""
+with the processes deployed and the demo organisation loaded, and API clients per demo user.
+
+Tests marked `lifecycle` run twice more: with the app's in-process caches (parsed processes,
+workflows, names) and with none, every request served as by a freshly started process — what a
+restart or a second app process does to a case between two of its steps."""
 import os
 import shutil
 
@@ -69,6 +73,19 @@ def backend(request):
     return request.param
 
 
+def pytest_generate_tests(metafunc):
+    chosen = any("process_caches" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))
+    if metafunc.definition.get_closest_marker("lifecycle") and "process_caches" in metafunc.fixturenames \
+            and not chosen:
+        metafunc.parametrize("process_caches", [True, False], ids=["warm", "fresh"])
+
+
+@pytest.fixture
+def process_caches():
+    """Whether the app keeps what it built between requests (see the module's docstring)."""
+    return True
+
+
 @pytest.fixture
 def database_url(backend, tmp_path, request):
     if backend == "sqlite":
@@ -79,8 +96,8 @@ def database_url(backend, tmp_path, request):
 
 
 @pytest.fixture
-def app(database_url, backend):
-    app = _make_app(database_url)
+def app(database_url, backend, process_caches):
+    app = _make_app(database_url, PROCESS_CACHES=process_caches)
     if backend == "postgresql":
         _truncate_all(app)
         _fill(app)

@@ -1,4 +1,5 @@
 """Story helpers: play the roles of a call through the API."""
+import io
 
 CALL = {"title": "明珠东路马路市场占道经营", "urgency": "normal", "list_item": "ZF-01",
         "description": "道路贯通后形成马路市场，摊点流动，街道多次清理无效，请求县级部门联动。"}
@@ -113,3 +114,9 @@ def post_form(client, page_path, action, data):
     from werkzeug.datastructures import MultiDict
     token = csrf_token(client.get(page_path).get_data(as_text=True))
     return client.post(action, data=MultiDict(list(MultiDict(data).items(multi=True)) + [("csrf_token", token)]))
+
+
+def upload(user, name, content, content_type="application/xml"):
+    """An analyst's upload of a .bpmn (or a .zip of one and its forms) to POST /processes."""
+    return user.client.post("/api/v1/processes", headers=user.headers, content_type="multipart/form-data",
+                            data={"file": (io.BytesIO(content), name, content_type)})

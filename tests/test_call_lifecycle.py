@@ -1,5 +1,9 @@
 """The call/response lifecycle through the API, as the demo users play it."""
+import pytest
+
 from helpers import accept_and_dispatch, case_of, raise_call, sign_and_handle
+
+pytestmark = pytest.mark.lifecycle
 
 
 def test_call_closes_after_departments_review_evaluation_and_rating(users):

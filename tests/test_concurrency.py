@@ -1,6 +1,8 @@
 """Two departments finishing parallel tasks at the same moment must both count."""
 import threading
 
+import pytest
+
 from helpers import accept_and_dispatch, case_of, raise_call
 
 from conftest import ApiUser
@@ -23,6 +25,7 @@ def _at_once(app, calls):
     return results
 
 
+@pytest.mark.lifecycle
 def test_parallel_departments_complete_concurrently(app, users):
     case_id = raise_call(users)
     accept_and_dispatch(users, case_id)
@@ -48,6 +51,7 @@ def test_second_completion_of_a_task_answers_409(users):
     assert again.status_code == 409 and again.json["error"] == "conflict"
 
 
+@pytest.mark.lifecycle
 def test_same_task_completed_twice_at_once_counts_once(app, users):
     case_id = raise_call(users)
     task = users["center"].task(case_id, "受理")

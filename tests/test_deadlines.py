@@ -48,3 +48,26 @@ def test_limits_follow_urgency_list_item_and_settings(app):
         assert deadlines.listing("handle", "normal", None, start) == datetime(2026, 12, 8, 9, 0, tzinfo=CST)
         with pytest.raises(deadlines.DeadlineError):
             deadlines.deadline("inspect", "normal", None, start)
+
+
+@pytest.mark.parametrize("limit", ["P100000D", "PT999999999H", "P366DT9000H", "P" + "9" * 400 + "D", "PT"])
+def test_an_absurd_limit_is_refused_not_computed(limit):
+    with pytest.raises(deadlines.DeadlineError):
+        deadlines.apply_limit(datetime(2026, 9, 30, 10, 0, tzinfo=CST), limit, CAL)
+
+
+def test_the_longest_limits_still_compute():
+    start = datetime(2026, 9, 30, 10, 0, tzinfo=CST)
+    assert deadlines.apply_limit(start, "PT8784H", CAL) == start + timedelta(days=366)
+    assert deadlines.apply_limit(start, "P366D", {}) - start < timedelta(days=2 * 366)
+
+
+def test_absurd_settings_are_refused_naming_the_key(users):
+    r = users["admin"].put("/settings/supervision", json={
+        "limits": {"sign": {"normal": "PT99999999H", "urgent": "PT1H"}, "handle": {"normal": "P30000000D"}},
+        "listing_after": "P10000D", "max_reworks": 10 ** 9, "max_extension_days": 0, "idle_hours": 10 ** 6})
+    assert r.status_code == 422
+    assert set(r.json["errors"]) == {"limits.sign.normal", "limits.handle.normal", "listing_after", "max_reworks",
+                                     "max_extension_days", "idle_hours"}
+    assert users["admin"].put("/settings/supervision", json={"limits": ["PT1H"]}).status_code == 422
+    assert users["admin"].get("/settings/supervision").json["limits"]["sign"]["normal"] == "PT2H"

@@ -7,6 +7,8 @@ import pytest
 
 from helpers import case_of, raise_call
 
+pytestmark = pytest.mark.lifecycle
+
 SINKING = {"duty": "背街小巷占道经营的日常巡查和劝导", "item_code": "ZF-01", "townships": ["T01", "T02"],
            "legal_basis": "《山东省城市管理综合执法条例》", "reason": "乡镇（街道）就近发现、及时处置",
            "funding": "每年每街道工作经费5万元", "staff": 2}

@@ -12,6 +12,8 @@ import pytest
 from app import processes
 from helpers import accept_and_dispatch, case_of, raise_call, sign_and_handle
 
+pytestmark = pytest.mark.lifecycle
+
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = Path(os.environ.get("HUYING_BPMNJS_TOOL", ROOT.parent / "shared" / "tools" / "bpmnjs" / "check.sh"))
 

@@ -104,13 +104,24 @@ def test_a_gateway_without_default_whose_conditions_may_all_fail_is_refused():
     assert errs[0]["element_id"] == "gw" and "默认流" in errs[0]["message"]
 
 
-@pytest.mark.parametrize("timer,good", [('"PT3S"', True), ('"P5D"', True), ('"2026-12-01T09:00:00+08:00"', True),
-                                        ('"PT"', False), ('"three days"', False), ('"2026-12-01T09:00:00"', False),
-                                        ('due_date("sign", urgency, list_item)', True)])
-def test_timer_literals_must_parse(timer, good):
+@pytest.mark.parametrize("element,timer,good", [
+    ("timeDuration", '"PT3S"', True), ("timeDuration", '"P5D"', True), ("timeDuration", '"PT"', False),
+    ("timeDuration", '"three days"', False), ("timeDuration", '"2026-12-01T09:00:00+08:00"', False),
+    ("timeDuration", '"P10000Y"', False), ("timeDuration", '"P30000000M"', False), ("timeDuration", '"P1Y2W"', False),
+    ("timeDuration", '"P" + "10000" + "Y"', False), ("timeDuration", "5", False),
+    ("timeDate", '"2026-12-01T09:00:00+08:00"', True), ("timeDate", '"2026-12-01T09:00:00"', False),
+    ("timeDate", '"2099-01-01T09:00:00+08:00"', False), ("timeDate", '"0026-12-01T09:00:00+08:00"', False),
+    ("timeDate", '"P5D"', False),
+    ("timeCycle", '"R3/PT1H"', True), ("timeCycle", '"R/PT1H"', False), ("timeCycle", '"R3/PT1S"', False),
+    ("timeDuration", 'due_date("sign", urgency, list_item)', True),
+    ("timeDate", 'due_date("sign", urgency, list_item)', True),
+])
+def test_timers_that_could_not_run_are_refused_at_deploy(element, timer, good):
+    """A literal timer (or one computed from literals only) is checked as it would run: a duration
+    where a duration is due, a date with its zone, within ten years; a cycle with a count."""
     task = ('<bpmn:userTask id="approve" name="审批"/>'
             '<bpmn:boundaryEvent id="late" attachedToRef="approve" cancelActivity="false"><bpmn:timerEventDefinition>'
-            f'<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{timer}</bpmn:timeDuration>'
+            f'<bpmn:{element} xsi:type="bpmn:tFormalExpression">{timer}</bpmn:{element}>'
             '</bpmn:timerEventDefinition></bpmn:boundaryEvent>')
     data = bpmn(task=task).replace(b'<bpmn:sequenceFlow id="f1"',
                                    b'<bpmn:endEvent id="late_end"/><bpmn:sequenceFlow id="f9" sourceRef="late" '
@@ -118,4 +129,5 @@ def test_timer_literals_must_parse(timer, good):
     if good:
         assert load_definition(data, {}).tasks["approve"]
     else:
-        assert errors_of(data, forms={})[0]["element_id"] == "late"
+        errs = errors_of(data, forms={})
+        assert errs[0]["element_id"] == "late" and "定时器" in errs[0]["message"]

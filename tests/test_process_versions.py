@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import accept_and_dispatch, case_of, raise_call, sign_and_handle
+from helpers import accept_and_dispatch, case_of, raise_call, sign_and_handle, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL = (ROOT / "processes" / "call_response.bpmn").read_text(encoding="utf-8")
@@ -26,11 +26,7 @@ def with_registration_step(xml=ORIGINAL):
         '<bpmn:incoming>flow_accepted</bpmn:incoming>\n      <bpmn:outgoing>', '<bpmn:incoming>flow_registered</bpmn:incoming>\n      <bpmn:outgoing>', 1)
 
 
-def upload(user, name, content, content_type="application/xml"):
-    return user.client.post("/api/v1/processes", headers=user.headers, content_type="multipart/form-data",
-                            data={"file": (io.BytesIO(content), name, content_type)})
-
-
+@pytest.mark.lifecycle
 def test_a_running_case_keeps_its_version_and_a_new_one_takes_the_new_step(users):
     before = raise_call(users)
     r = upload(users["analyst"], "call_response.bpmn", with_registration_step().encode())
@@ -103,6 +99,7 @@ def test_only_analysts_deploy_and_a_zip_carries_its_forms(users):
     assert upload(users["analyst"], "x.zip", b"not a zip", "application/zip").status_code == 422
 
 
+@pytest.mark.lifecycle
 def test_open_cases_move_to_a_newer_version_where_it_is_safe(users):
     waiting = raise_call(users)                                    # at 受理, which v2 still has
     dispatched = raise_call(users)
@@ -121,6 +118,7 @@ def test_open_cases_move_to_a_newer_version_where_it_is_safe(users):
     assert any(e["action"] == "case_migrated" and e["after"]["process_version"] == 2 for e in events)
 
 
+@pytest.mark.lifecycle
 def test_a_case_whose_step_is_gone_cannot_move(users):
     waiting = raise_call(users)
     renamed = ORIGINAL.replace('id="accept"', 'id="accept_call"').replace('sourceRef="accept"', 'sourceRef="accept_call"') \

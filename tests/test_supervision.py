@@ -15,6 +15,8 @@ from app.extensions import db
 from app.models import AuditEvent, Task
 from helpers import accept_and_dispatch, raise_call
 
+pytestmark = pytest.mark.lifecycle
+
 FAST = {"limits": {"sign": {"normal": "PT2S"}, "handle": {"normal": "PT30S"}}, "listing_after": "P5D"}
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,6 +2,7 @@
 extension approvals and the admin's calendar, through the session login and CSRF-protected forms."""
 import json
 import re
+import threading
 import time
 from datetime import date, datetime
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from app import cases, deadlines
 from app.extensions import db
 from app.models import Task
-from helpers import accept_and_dispatch, post_form, raise_call, web_login
+from helpers import accept_and_dispatch, csrf_token, post_form, raise_call, web_login
 
 OVERDUE = {"limits": {"sign": {"normal": "PT1S"}}}
 
@@ -53,7 +54,7 @@ def test_supervisor_sees_the_overdue_case_with_its_diagram(app, users):
     assert "明珠东路马路市场占道经营" in html and "综合行政执法局" in html and "自然资源和规划局" in html
     assert ">超时</span>" in html and "刚刚超时" in html and "岱庙街道" in html
     assert re.search(r'data-reason="overdue">\s*<span class="n">2</span>', html)
-    assert "每类（超时、无进展、异常）最多显示 200 条" in html
+    assert "每类（超时、长时间无进展、无人待办、流程异常）最多显示 200 条" in html
     # the diagram of the case's process version, with 签收 highlighted and counted
     m = re.search(r'data-bpmn-url="([^"]+)"\s+data-highlight="([^"]*)" data-counts=\'([^\']*)\'', html)
     assert m and m.group(2) == "sign" and json.loads(m.group(3)) == {"sign": 2}
@@ -238,3 +239,29 @@ def test_ages_read_as_people_say_them(minutes, text):
     from app.web.supervision import age
     now = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
     assert age(now - timedelta(minutes=minutes), now) == text
+
+
+def test_a_supervision_order_read_by_the_page_and_completed_meanwhile_is_not_completed_twice(app, users, monkeypatch):
+    """The page reads the order, another supervisor completes it through the API before this
+    completion takes the lock: the page's completion is refused, and the order counts once."""
+    case_id = make_overdue(app, users, co=())
+    order = next(t for t in users["supervisor"].inbox(case_id) if t["name"].startswith("督办单"))
+    page = web_login(app, "supervisor")
+    token = csrf_token(page.get(f"/tasks/{order['id']}").get_data(as_text=True))
+    real_get_task = cases.get_task
+
+    def get_task_then_someone_else_completes_it(user, task_id):
+        task = real_get_task(user, task_id)
+        if task_id == order["id"] and task.status == "ready":     # another request, on another thread
+            other = threading.Thread(target=users["supervisor"].complete,
+                                     args=(order, {"opinion": "限今日内签收并联系乡镇"}))
+            other.start()
+            other.join(60)
+        return task
+    monkeypatch.setattr(cases, "get_task", get_task_then_someone_else_completes_it)
+    r = page.post(f"/tasks/{order['id']}", data={"opinion": "请立即签收", "csrf_token": token})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/tasks/{order['id']}")
+    assert "任务已完成" in page.get(r.headers["Location"]).get_data(as_text=True)
+    events = users["supervisor"].get(f"/cases/{case_id}/audit").json
+    done = [e for e in events if e["action"] == "task_completed" and e["task"] == order["name"]]
+    assert [e["after"]["opinion"] for e in done] == ["限今日内签收并联系乡镇"]

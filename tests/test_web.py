@@ -1,4 +1,5 @@
 """The browser side without a browser: login, CSRF, escaping, pages per role."""
+import pytest
 import re
 
 from helpers import csrf_token, raise_call
@@ -66,6 +67,7 @@ def test_browser_form_errors_come_back_per_field(client, users):
     assert users["town_a"].get("/cases").json["total"] == 0
 
 
+@pytest.mark.lifecycle
 def test_deadlines_show_on_inbox_and_task_and_a_department_asks_for_more_time(app, client, users):
     from helpers import accept_and_dispatch
     case_id = raise_call(users, list_item="ZR-02")

@@ -465,3 +465,14 @@ class AuditVerify(Base):
     ok = fields.Boolean()
     events_checked = fields.Integer()
     first_bad_event = fields.Dict(metadata={"description": "{id, seq, at, action, reason} of the first broken link"})
+
+
+# --- sessions and tokens (app.auth) ------------------------------------------------------------
+class IssuedToken(Token):
+    expires_at = fields.String(metadata={"description": "when the token stops working (ISO 8601), unless revoked"})
+
+
+class Revoked(Base):
+    username = fields.String()
+    sessions = fields.Integer(metadata={"description": "browser sessions ended"})
+    tokens = fields.Integer(metadata={"description": "API tokens revoked"})

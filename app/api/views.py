@@ -1,5 +1,6 @@
 """Thin views: parse, call one domain function, answer."""
 from flask import Response, g, jsonify, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Blueprint, abort
 
 from .. import audit, auth, cases, duty_list, lists, orgs, processes, reports
@@ -28,16 +29,52 @@ def authenticate():
     return None
 
 
+RETRY_AFTER = {"Retry-After": {"description": "seconds until a login may be tried again",
+                               "schema": {"type": "integer"}}}
+
+
 @blp.route("/auth/token", methods=["POST"], endpoint="token")
+@auth.limit_login_per_address
+@auth.limit_login_per_user
 @blp.arguments(s.TokenRequest)
-@blp.response(200, s.Token)
+@blp.response(200, s.IssuedToken)
 @blp.alt_response(401, schema=s.ApiError)
+@blp.alt_response(429, schema=s.ApiError, headers=RETRY_AFTER,
+                  description="too many failed logins for this username or from this address")
 def token(args):
-    """Exchange a username and password for a bearer token."""
+    """Exchange a username and password for a bearer token, valid until `expires_at` or its revocation.
+    Failed attempts are limited per username and per client address (429 with Retry-After)."""
     user = auth.authenticate(args["username"], args["password"])
     if user is None:
         abort(401, message="用户名或密码错误")
-    return {"token": auth.issue_token(user)}
+    token = auth.sign_in(user, "api")
+    return {"token": token, "expires_at": iso(user.login_session.expires_at)}
+
+
+@blp.errorhandler(RateLimitExceeded)
+def login_throttled(error):
+    retry_after = auth.throttled(error)
+    response = jsonify({"error": "too_many_requests", "message": f"登录失败次数过多，请 {retry_after} 秒后再试"})
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@blp.route("/auth/logout", methods=["POST"], endpoint="logout")
+@blp.response(204)
+@blp.alt_response(401, schema=s.ApiError)
+def logout():
+    """Revoke the token this call is made with: from now on it answers 401."""
+    auth.sign_out(g.user)
+
+
+@blp.route("/users/<string(maxlength=50):username>/revoke", methods=["POST"])
+@blp.response(200, s.Revoked)
+@blp.alt_response(403, schema=s.ApiError)
+@blp.alt_response(404, schema=s.ApiError)
+def revoke_user(username):
+    """End every browser session and API token of a user (admin): they must sign in again."""
+    return auth.revoke_user(g.user, username)
 
 
 @blp.route("/me")

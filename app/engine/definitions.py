@@ -5,24 +5,22 @@ every problem found, each with the element id it concerns, so that nothing inval
 The XML is parsed here with entities, DTDs and network access refused (XXE), then handed to
 SpiffWorkflow's parser as a tree.
 """
-import ast
-import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
 
-from ..roles import ROLES, role_of_lane
-from . import expressions
+from ..roles import FLAG_KINDS, ROLES, role_of_lane
+from . import expressions, timers
 from .forms import FormError, load_form
+from .runtime import check_cardinality
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 RESERVED_IDS = {"Start", "End", "Root"}
@@ -76,21 +74,45 @@ class ProcessDefinition:
         return self.forms.get(filename) if filename else None
 
 
+_XXE = "BPMN 文件不能包含 DOCTYPE 或实体声明（XXE 风险）"
+
+
 def parse_xml(data):
-    """An lxml tree of untrusted BPMN bytes: no DTD, no entities, no network."""
+    """An lxml tree of untrusted BPMN bytes in the encoding their XML declaration (or BOM) names:
+    no DTD, no entities, no network."""
     if not isinstance(data, (bytes, bytearray)):
         data = str(data).encode("utf-8")
     if len(data) > MAX_BPMN_BYTES:
         raise DefinitionError([{"message": f"BPMN 文件过大（上限 {MAX_BPMN_BYTES // 1024} KB）"}])
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise DefinitionError([{"message": "BPMN 文件不能包含 DOCTYPE 或实体声明（XXE 风险）"}])
+        raise DefinitionError([{"message": _XXE}])
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              dtd_validation=False, huge_tree=False, remove_comments=True)
     try:
         root = etree.fromstring(bytes(data), parser=parser)
-    except etree.XMLSyntaxError as e:
+    except (etree.XMLSyntaxError, ValueError, LookupError) as e:   # LookupError: an unknown encoding
         raise DefinitionError([{"message": f"XML 无法解析：{e}"}]) from None
-    return etree.ElementTree(root)
+    tree = root.getroottree()
+    # the byte test above cannot see a declaration in UTF-16 and the like
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None or next(root.iter(etree.Entity), None) is not None:
+        raise DefinitionError([{"message": _XXE}])
+    return tree
+
+
+def xml_text(data):
+    """The text to store for BPMN bytes: the document as it came when it is UTF-8, otherwise
+    re-serialised as UTF-8 (a file saved as UTF-16 or GBK with its XML declaration deploys)."""
+    tree = parse_xml(data)
+    if isinstance(data, str):
+        return data
+    if (tree.docinfo.encoding or "").upper().replace("-", "") == "UTF8":
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and "\x00" not in text:
+            return text.removeprefix("\ufeff")
+    return etree.tostring(tree, encoding="UTF-8", xml_declaration=True).decode("utf-8")
 
 
 def _properties(node):
@@ -106,10 +128,12 @@ def _instructions(node):
     return el.text.strip() if el is not None and el.text else None
 
 
-def load_definition(bpmn, forms, process_id=None):
+def load_definition(bpmn, forms, process_id=None, stored=False):
     """Parse and validate a BPMN document with its forms ({filename: bytes|str|dict}).
 
-    Returns the ProcessDefinition of `process_id`, or of the document's only executable process."""
+    Returns the ProcessDefinition of `process_id`, or of the document's only executable process.
+    `stored`: a version deployed already, loaded to run its cases. What a later Huying refuses at
+    deploy does not stop it from loading: its cases fail, errored with the cause, where they fail."""
     tree = parse_xml(bpmn)
     errors = []
     root = tree.getroot()
@@ -129,7 +153,12 @@ def load_definition(bpmn, forms, process_id=None):
     proc_node = next((p for p in processes if p.get("id") == process_id), None)
     if proc_node is None:
         raise DefinitionError(errors + [{"message": f"文件中没有流程 {process_id}"}])
-    if errors:
+    errors.extend(_check_elements(root, proc_node))
+    title_expr = _properties(proc_node).get("caseTitle") or "title"
+    reason = expressions.check_expression(title_expr)
+    if reason:
+        errors.append({"element_id": process_id, "message": f"caseTitle 表达式不被接受：{reason}"})
+    if errors and not stored:
         raise DefinitionError(errors)
 
     parser = SpiffBpmnParser(validator=VALIDATOR)
@@ -141,6 +170,7 @@ def load_definition(bpmn, forms, process_id=None):
         raise DefinitionError([{"element_id": e.id or None, "message": f"BPMN 校验失败：{_first_line(e)}"}]) from None
     except Exception as e:  # the parser raises assorted errors on malformed models
         raise DefinitionError([{"message": f"BPMN 无法解析：{_first_line(e)}"}]) from None
+    connect_loop_children([spec] + list(subprocess_specs.values()))
 
     loaded_forms = {}
     for name, content in (forms or {}).items():
@@ -205,6 +235,9 @@ def load_definition(bpmn, forms, process_id=None):
                                    "message": f"caseStatus 只能是 {', '.join(sorted(CASE_STATUSES))}"})
                 end_status[ts.bpmn_id] = status
                 end_props[ts.bpmn_id] = props
+                if props.get("flagKind") and props["flagKind"] not in FLAG_KINDS:
+                    errors.append({"element_id": ts.bpmn_id, "message": f"flagKind 只能是 "
+                                   f"{'、'.join(f'{k}（{v[1]}）' for k, v in FLAG_KINDS.items())}"})
                 if props.get("flagWhen"):
                     reason = expressions.check_expression(props["flagWhen"])
                     if reason:
@@ -213,14 +246,28 @@ def load_definition(bpmn, forms, process_id=None):
         errors.append({"element_id": process_id, "message": "流程没有开始事件"})
     for e in errors:
         e.pop("file", None)
-    if errors:
+    if errors and not stored:
         raise DefinitionError(errors)
     return ProcessDefinition(
         process_id=process_id, name=proc_node.get("name") or process_id, spec=spec,
         subprocess_specs=subprocess_specs, start=start, tasks=tasks, forms=loaded_forms,
         end_status=end_status, end_props=end_props, escalations=escalations,
-        boundary_escalations=boundary_escalations, names=names,
-        title_expr=_properties(proc_node).get("caseTitle") or "title")
+        boundary_escalations=boundary_escalations, names=names, title_expr=title_expr)
+
+
+def connect_loop_children(specs):
+    """Wire every loop and multi-instance task to the completion of its child spec now.
+
+    SpiffWorkflow 3.2.0 makes this connection lazily, the first time a process creates a child
+    (engine-notes G14); a spec fresh from the parser then never merges the children of a case
+    stored by another process, and that case sits open with nothing to do. The serializer makes
+    the same connection when it restores a spec; doing it here makes a parsed spec equal to that."""
+    for pspec in specs:
+        for ts in pspec.task_specs.values():
+            if isinstance(ts, LoopTask):
+                child = pspec.task_specs.get(ts.task_spec)
+                if child is not None and not child.completed_event.is_connected(ts.merge_child):
+                    child.completed_event.connect(ts.merge_child)
 
 
 def _first_line(e):
@@ -238,34 +285,118 @@ def _check_gateway(ts):
              "message": f"网关“{ts.bpmn_name or ts.bpmn_id}”没有默认流，条件可能都不成立；请指定一条默认流"}]
 
 
-_ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
-
-
 def _check_timer_literal(ts):
-    """A timer written as a literal ("PT3S", "2026-12-01T09:00:00+08:00") must parse."""
+    """A timer whose value is known at deploy (a literal such as "PT3S", or arithmetic on
+    literals) must be one Huying runs: see timers.py. Computed ones are checked when they run."""
     event_def = getattr(ts, "event_definition", None)
-    if not isinstance(event_def, TimerEventDefinition):
+    kind = timers.kind_of(event_def)
+    if kind is None or expressions.check_expression(event_def.expression):
+        return []              # not a timer, or an expression the language refuses (reported apart)
+    try:
+        if expressions.is_constant(event_def.expression):
+            timers.check(kind, expressions.evaluate(event_def.expression, {}), deployed=True)
+    except expressions.ExpressionError as e:
+        return [{"element_id": ts.bpmn_id, "message": f"定时器不能运行：{e}"}]
+    return []
+
+
+def _check_cardinality_literal(ts):
+    """A multi-instance count known at deploy must be one Huying runs (runtime.check_cardinality)."""
+    source = getattr(ts, "cardinality", None) if isinstance(ts, MultiInstanceTask) else None
+    if not source or expressions.check_expression(source):
         return []
     try:
-        value = ast.literal_eval(event_def.expression.strip())
-    except (ValueError, SyntaxError):
-        return []          # an expression: checked by the language, computed when the timer starts
-    if not isinstance(value, str):
-        return [{"element_id": ts.bpmn_id, "message": "定时器应为 ISO 8601 时长或时间文本，如 \"PT3S\""}]
-    text = value.strip().upper()
-    if text.startswith("R"):
-        return []
-    if text.startswith("P"):
-        ok = bool(_ISO_DURATION.match(text))
-    else:
-        try:
-            ok = datetime.fromisoformat(value.strip()).tzinfo is not None
-        except ValueError:
-            ok = False
-    if ok:
-        return []
-    return [{"element_id": ts.bpmn_id,
-             "message": f"定时器“{value}”无法解析：时长应如 PT3S、P5D，时间应带时区，如 2026-12-01T09:00:00+08:00"}]
+        if expressions.is_constant(source):
+            check_cardinality(expressions.evaluate(source, {}))
+    except expressions.ExpressionError as e:
+        return [{"element_id": ts.bpmn_id, "message": f"多实例不能运行：{e}"}]
+    return []
+
+
+_UNSUPPORTED = {
+    "task": "未指定类型的任务（task）不会出现在任何人的待办中：请改为用户任务（userTask）或脚本任务（scriptTask）",
+    "manualTask": "手工任务（manualTask）不会出现在任何人的待办中：请改为用户任务（userTask）",
+    "serviceTask": "服务任务（serviceTask）无法执行：呼应不调用外部服务；请改为用户任务或脚本任务",
+    "sendTask": "发送任务（sendTask）无法执行：呼应的流程不收发消息",
+    "receiveTask": "接收任务（receiveTask）无法执行：呼应的流程不收发消息，案件会一直等待",
+    "businessRuleTask": "业务规则任务（businessRuleTask）无法执行：呼应不加载 DMN 决策表；请改用网关条件或脚本任务",
+    "callActivity": "调用活动（callActivity）无法执行：呼应一次部署一个流程；请改用内嵌子流程（subProcess）",
+    "adHocSubProcess": "自由子流程（adHocSubProcess）无法执行：请改用内嵌子流程（subProcess）",
+    "complexGateway": "复杂网关（complexGateway）无法执行：请改用排他、并行或包容网关",
+    "eventDefinitionRef": "引用式事件定义（eventDefinitionRef）无法执行：请把事件定义写在事件内",
+}
+_UNSUPPORTED_EVENTS = {
+    "messageEventDefinition": "消息事件无法执行：呼应的流程不收发消息",
+    "conditionalEventDefinition": "条件事件无法执行：没有任何操作会重新判断它的条件；请改用网关条件",
+    "compensateEventDefinition": "补偿事件无法执行：呼应不支持补偿",
+}
+# events thrown and caught inside the process: (reference attribute, referenced element, its name attribute)
+_INTERNAL_EVENTS = {
+    "signalEventDefinition": ("signalRef", "signal", "name", "信号"),
+    "errorEventDefinition": ("errorRef", "error", "errorCode", "错误"),
+    "escalationEventDefinition": ("escalationRef", "escalation", "escalationCode", "升级"),
+}
+_CATCHING = {"startEvent", "intermediateCatchEvent", "boundaryEvent"}
+_THROWING = {"intermediateThrowEvent", "endEvent"}
+
+
+def _local(el):
+    return etree.QName(el).localname if isinstance(el.tag, str) else None
+
+
+def _check_elements(root, proc_node):
+    """Elements Huying cannot run, each refused with the reason: tasks no one could do or that
+    call the outside world, events nothing in the process could ever trigger, and a start event
+    other than the plain one a user starts a case with."""
+    errors = []
+    bpmn = "{%s}" % NS["bpmn"]
+
+    def named(definition, kind):
+        attr, tag, name_attr, _label = _INTERNAL_EVENTS[kind]
+        ref = definition.get(attr)
+        if ref is None:
+            return None
+        target = next((el for el in root.iter(bpmn + tag) if el.get("id") == ref), None)
+        return (target.get(name_attr) if target is not None else None) or ref
+
+    thrown = set()
+    catchers = []
+    for el in proc_node.iter():
+        kind = _local(el)
+        if kind is None or not el.tag.startswith(bpmn):
+            continue
+        element_id = el.get("id") or el.getparent().get("id")
+        if kind in _UNSUPPORTED:
+            errors.append({"element_id": element_id, "message": _UNSUPPORTED[kind]})
+            continue
+        if kind not in _CATCHING | _THROWING:
+            continue
+        definitions = [d for d in el if _local(d) and _local(d).endswith("EventDefinition")]
+        if len(definitions) > 1:
+            errors.append({"element_id": element_id, "message": "多重事件（一个事件含多个事件定义）无法执行：请拆成单独的事件"})
+            continue
+        definition = definitions[0] if definitions else None
+        dkind = _local(definition) if definition is not None else None
+        if dkind in _UNSUPPORTED_EVENTS:
+            errors.append({"element_id": element_id, "message": _UNSUPPORTED_EVENTS[dkind]})
+            continue
+        parent = el.getparent()
+        if kind == "startEvent" and definition is not None and parent.get("triggeredByEvent") != "true":
+            errors.append({"element_id": element_id, "message": "流程和子流程的开始事件应为空开始事件"
+                                                                "（案件由有权限的用户发起）：请去掉它的事件定义"})
+            continue
+        if dkind in _INTERNAL_EVENTS:
+            key = (dkind, named(definition, dkind))
+            if kind in _THROWING:
+                thrown.add(key)
+            else:
+                catchers.append((element_id, key))
+    for element_id, (dkind, name) in catchers:
+        if not any(k == dkind and (name is None or n == name) for k, n in thrown):
+            label = _INTERNAL_EVENTS[dkind][3]
+            errors.append({"element_id": element_id, "message": f"{label}事件“{name or '（任意）'}”不会被触发："
+                                                                f"流程中没有抛出它的事件"})
+    return errors
 
 
 def _check_expressions(ts, node):
@@ -286,7 +417,7 @@ def _check_expressions(ts, node):
     event_def = getattr(ts, "event_definition", None)
     if isinstance(event_def, TimerEventDefinition):
         found.append(("timer", event_def.expression, expressions.check_expression))
-    errors = _check_gateway(ts) + _check_timer_literal(ts)
+    errors = _check_gateway(ts) + _check_timer_literal(ts) + _check_cardinality_literal(ts)
     for kind, source, check in found:
         reason = check(source)
         if reason:

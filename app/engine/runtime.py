@@ -5,6 +5,7 @@ own state (the task tree and data), zlib-compressed JSON without `\\uXXXX` escap
 workflow gets the restricted script engine (G11: SpiffWorkflow does not serialise it).
 """
 import json
+import logging
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,15 +16,20 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions
+from . import expressions, timers
 
+log = logging.getLogger(__name__)
 STATE_FORMAT = 1
+MAX_INSTANCES = 200          # children a multi-instance cardinality may ask for
 _TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
 
 
@@ -47,16 +53,71 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         expressions.execute(script, context)
         return True
 
-    def call_service(self, context, **kwargs):
-        raise expressions.ExpressionError("服务任务未启用")
-
 
 class RestrictedScriptEngine(PythonScriptEngine):
+    """The restricted environment, with the values SpiffWorkflow computes with checked first:
+    a timer's due time (see timers.py), a multi-instance's cardinality or input collection."""
+
     def __init__(self):
         super().__init__(environment=RestrictedEnvironment())
 
     def validate(self, expression):
         expressions.compile_expression(expression)
+
+    def evaluate(self, task, expression, external_context=None):
+        value = super().evaluate(task, expression, external_context)
+        try:
+            _check_value(task.task_spec, expression, value)
+        except expressions.ExpressionError as e:
+            raise WorkflowTaskException(str(e), task=task, exception=e) from None
+        return value
+
+    def execute(self, task, script, external_context=None):
+        try:
+            self.environment.execute(script, task.data, external_context or {})
+        except expressions.ExpressionError as e:    # its message is for the supervisor as it is
+            raise WorkflowTaskException(str(e), task=task, exception=e) from None
+        except Exception as e:  # noqa: BLE001 - SpiffWorkflow's own wrapping, with the line
+            raise self.create_task_exec_exception(task, script, e) from None
+        _check_instances(task)
+        return True
+
+    def call_service(self, task, **kwargs):
+        """SpiffWorkflow's own version fails with a NameError; deployment refuses service tasks."""
+        raise WorkflowTaskException("服务任务无法在呼应中执行", task=task)
+
+
+def _check_value(spec, expression, value):
+    """Refuse what SpiffWorkflow would loop over or overflow on: a timer beyond timers.py's range,
+    a multi-instance cardinality beyond MAX_INSTANCES."""
+    event_def = getattr(spec, "event_definition", None)
+    defs = event_def.event_definitions if isinstance(event_def, MultipleEventDefinition) else [event_def]
+    for d in defs:
+        kind = timers.kind_of(d)
+        if kind and d.expression == expression:
+            timers.check(kind, value)
+            return
+    if isinstance(spec, MultiInstanceTask) and expression == getattr(spec, "cardinality", None):
+        check_cardinality(value)
+
+
+def check_cardinality(value):
+    """A multi-instance cardinality Huying runs: SpiffWorkflow creates every child in one go."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_INSTANCES:
+        raise expressions.ExpressionError(f"多实例数量应为 0 到 {MAX_INSTANCES} 的整数（得到 {str(value)[:40]}）")
+
+
+def _check_instances(task):
+    """Refuse task data that would start a multi-instance of more than MAX_INSTANCES children
+    (SpiffWorkflow creates them all inside one step), before the task that hands it on runs."""
+    top = task.workflow.top_workflow
+    for spec in (top.spec, *top.subprocess_specs.values()):
+        for ts in spec.task_specs.values():
+            source = getattr(ts, "data_input", None) if isinstance(ts, MultiInstanceTask) else None
+            items = task.data.get(source.bpmn_id) if source is not None else None
+            if isinstance(items, (list, tuple, dict, set)) and len(items) > MAX_INSTANCES:
+                raise WorkflowTaskException(f"“{source.bpmn_id}”有 {len(items)} 项：多实例“{ts.bpmn_name or ts.bpmn_id}”"
+                                            f"最多 {MAX_INSTANCES} 个实例", task=task)
 
 
 SCRIPT_ENGINE = RestrictedScriptEngine()
@@ -162,6 +223,10 @@ class CaseRun:
 
     # --- tasks -------------------------------------------------------------------------------
     def ready_tasks(self):
+        with expressions.step_budget():       # the orgUnit expressions of many tasks under one budget
+            return self._ready_tasks()
+
+    def _ready_tasks(self):
         out = []
         for t in self.wf.get_tasks(state=TaskState.READY, manual=True):
             td = self.definition.tasks.get(t.task_spec.bpmn_id)
@@ -186,14 +251,32 @@ class CaseRun:
             return []
         return [c for c in parent.children if c is not t]
 
-    def _timers_of(self, t):
-        """{escalation kind: due time} of the timers attached to a user task, waiting or fired."""
-        out = {}
+    def _timers(self, t):
+        """[(kind, boundary task, due)] of the timers attached to a user task, waiting or fired:
+        kind is the timer's `escalation`, or "deadline" for a timer an analyst drew without one."""
+        out = []
         for b in self._boundary_events(t):
-            kind = self.definition.escalations.get(b.task_spec.bpmn_id)
+            if not isinstance(getattr(b.task_spec, "event_definition", None), TimerEventDefinition):
+                continue
             value = b.internal_data.get("event_value")
-            if kind and b.state in (TaskState.WAITING, TaskState.COMPLETED) and isinstance(value, str):
-                out[kind] = _parse_time(value)
+            if isinstance(value, dict):          # a cycle timer: its next firing
+                value = value.get("next")
+            if b.state in (TaskState.WAITING, TaskState.COMPLETED) and isinstance(value, str):
+                out.append((self.definition.escalations.get(b.task_spec.bpmn_id) or "deadline", b,
+                            _parse_time(value)))
+        return out
+
+    def _timers_of(self, t):
+        """{escalation kind: due time} of a user task; without an `order` timer, the earliest timer
+        drawn without an escalation is its deadline."""
+        out, untagged = {}, []
+        for kind, _b, due in self._timers(t):
+            if kind == "deadline":
+                untagged.append(due)
+            else:
+                out[kind] = due
+        if "order" not in out and untagged:
+            out["order"] = min(untagged)
         return out
 
     def deadlines(self, task_id):
@@ -203,11 +286,9 @@ class CaseRun:
     def move_deadlines(self, task_id, moved):
         """Give the waiting timers of a user task new due times: moved(kind, due) -> new due."""
         t = self.task(task_id)
-        for b in self._boundary_events(t) if t is not None else []:
-            kind = self.definition.escalations.get(b.task_spec.bpmn_id)
-            value = b.internal_data.get("event_value")
-            if kind and b.state == TaskState.WAITING and isinstance(value, str):
-                b.internal_data["event_value"] = moved(kind, _parse_time(value)).isoformat()
+        for kind, b, due in self._timers(t) if t is not None else []:
+            if b.state == TaskState.WAITING and isinstance(b.internal_data.get("event_value"), str):
+                b.internal_data["event_value"] = moved("order" if kind == "deadline" else kind, due).isoformat()
 
     def escalations_since(self, since):
         """The escalation-tagged elements completed at or after `since` (a time.time() value)."""
@@ -226,7 +307,52 @@ class CaseRun:
         """Run again the steps that failed (after their cause was fixed), then advance."""
         for t in self.wf.get_tasks(state=TaskState.ERROR):
             t._set_state(TaskState.READY)
+        self.repair()
+
+    def repair(self):
+        """Merge what a lost merge left behind, then advance."""
+        self.merge_lost_children()
         self._steps()
+
+    def lost_children(self):
+        """[(loop task, completed child)] of loop and multi-instance tasks whose child finished but was
+        never merged (engine-notes G14: a case stored before its spec was wired, then run elsewhere)."""
+        out = []
+        for t in self.wf.get_tasks(spec_class=LoopTask):
+            merged = set(t.internal_data.get("merged") or [])
+            for child in t.children:
+                if child.task_spec.name == t.task_spec.task_spec and child.state == TaskState.COMPLETED \
+                        and str(child.id) not in merged:
+                    out.append((t, child))
+        return out
+
+    def merge_lost_children(self):
+        """Merge what `lost_children` finds into loops that still wait for it; returns the ids of
+        the loop elements mended (a loop that already went on without a child cannot be)."""
+        lost = self.lost_children()
+        waiting = {loop.id for loop, _child in lost if loop.state == TaskState.STARTED}
+        mended = []
+        for loop, child in lost:      # every lost child of a loop, though the first merge may finish it
+            if loop.id in waiting:
+                self._guard(lambda: loop.task_spec.merge_child(loop.workflow, child))
+                mended.append(loop.task_spec.bpmn_id)
+        return mended
+
+    def stall(self):
+        """Why the case cannot move, or None: not finished, yet no user task is ready for anyone and
+        no timer or other event is awaited. Returns (message, element id)."""
+        if self.wf.is_completed() or self.ready_tasks() or self.wf.waiting_events():
+            return None
+        for t in self.wf.get_tasks(state=TaskState.READY, manual=True):
+            name = t.task_spec.bpmn_name or t.task_spec.bpmn_id
+            return (f"“{name}”已就绪，但它不是用户任务或不在任何角色的泳道中，没有人能办理，案件无法继续",
+                    t.task_spec.bpmn_id)
+        waiting = [t for t in self.wf.get_tasks(state=TaskState.STARTED | TaskState.WAITING)
+                   if getattr(t.task_spec, "bpmn_id", None)]
+        where = waiting[-1].task_spec if waiting else None
+        at = f"（停在“{where.bpmn_name or where.bpmn_id}”）" if where is not None else ""
+        return (f"案件没有任何人的待办任务，也没有等待中的定时器或事件，无法继续{at}",
+                getattr(where, "bpmn_id", None))
 
     def task(self, task_id):
         try:
@@ -248,21 +374,45 @@ class CaseRun:
         if t is None or t.state != TaskState.READY or not t.task_spec.manual:
             raise EngineError("任务不处于待办状态")
         t.data.update(data)
-        self._guard(t.run)
-        self._steps()
+
+        def run():
+            _check_instances(t)
+            t.run()
+        with expressions.step_budget():
+            self._guard(run)
+            self._steps()
 
     def advance(self):
         """Fire due timers and run what follows (G8: refresh, then step)."""
         self._steps()
 
     def _steps(self):
-        self._guard(self.wf.refresh_timers)
-        self._guard(self.wf.do_engine_steps)
+        """One engine step under one budget (expressions.step_budget), each engine task charged to
+        it, so that no step holds the database's write lock for long."""
+        with expressions.step_budget():
+            self._guard(self.wf.refresh_timers)
+            self._guard(lambda: self.wf.do_engine_steps(will_complete_task=_engine_task))
+        self._unseen_engine_task()
+
+    def _unseen_engine_task(self):
+        """SpiffWorkflow looks for ready tasks at most 1,000 levels down the task tree: a process
+        that loops that deep stops there with an engine task still ready, which nothing would
+        ever run. Say so instead (the case becomes errored)."""
+        for w in (self.wf, *self.wf.subprocesses.values()):
+            for t in w.tasks.values():
+                if t.state == TaskState.READY and not t.task_spec.manual:
+                    raise EngineError(f"流程循环过深（任务树超过 1000 层），“{t.task_spec.bpmn_name or t.task_spec.bpmn_id}”"
+                                      "无法继续：请检查流程中的循环", getattr(t.task_spec, "bpmn_id", None))
 
     @staticmethod
     def _guard(fn):
+        """Run a SpiffWorkflow call; whatever fails in it is an EngineError (the case becomes
+        errored with the cause), never an exception out of the request."""
         try:
-            fn()
+            with expressions.step_budget():
+                fn()
+        except EngineError:
+            raise
         except WorkflowTaskException as e:
             element = getattr(getattr(e, "task", None), "task_spec", None)
             raise EngineError(_message(e), getattr(element, "bpmn_id", None)) from None
@@ -270,6 +420,9 @@ class CaseRun:
             raise EngineError(_message(e), getattr(getattr(e, "task_spec", None), "bpmn_id", None)) from None
         except expressions.ExpressionError as e:
             raise EngineError(str(e)) from None
+        except Exception as e:  # noqa: BLE001 - SpiffWorkflow raises assorted errors on odd models
+            log.exception("engine step failed")
+            raise EngineError(f"流程引擎出错：{type(e).__name__}: {e}"[:1000]) from None
 
     # --- what the projections store -------------------------------------------------------
     def is_completed(self):
@@ -304,6 +457,18 @@ class CaseRun:
         if not values:
             return None
         return min(_parse_time(v) for v in values)
+
+
+def _engine_task(task):
+    """Before SpiffWorkflow runs an engine task: charge it to the step's budget (SpiffWorkflow
+    deep-copies a task's data into each task it creates, so the items of its lists and dicts
+    count too), and look at the data it hands on."""
+    copied = sum(len(v) for v in task.data.values() if isinstance(v, (list, tuple, dict, set)))
+    try:
+        expressions.spend_step_budget(expressions.ENGINE_TASK_STEPS + copied)
+    except expressions.BudgetExceeded as e:
+        raise EngineError(str(e), getattr(task.task_spec, "bpmn_id", None)) from None
+    _check_instances(task)
 
 
 def _parse_time(value):

@@ -30,6 +30,14 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     org: Mapped[OrgUnit | None] = relationship(lazy="joined")
+    # the LoginSession this request is signed in with, and right after a login its secret (app.auth)
+    login_session = None
+    login_secret = None
+
+    def get_id(self):
+        """What Flask-Login keeps in the signed session cookie: the browser session's secret, never the
+        user id, so that a session ended on the server ends its cookie too."""
+        return self.login_secret
 
     @property
     def is_active(self):

@@ -1,5 +1,6 @@
 """Browser pages: login, inbox, task forms, cases. Chinese first; the same domain functions as the API."""
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -13,7 +14,6 @@ from ..supervision import (marks as deadline_mark, may_request_extension, reques
                            task_extensions)
 from ..errors import CaseError
 from ..extensions import db, login_manager
-from ..models import User
 from ..roles import ROLES
 from ..timefmt import short
 from .forms import parse_form, widgets
@@ -28,10 +28,11 @@ ACTION_LABELS = {
     "case_refused": "未获同意", "case_errored": "流程异常", "timer_fired": "定时器触发",
     "reminder": "催办", "overdue": "超时督办", "case_listed": "挂牌督办", "problem_order": "问题工单",
     "extension_requested": "申请延期", "extension_approved": "同意延期", "extension_refused": "不同意延期",
-    "flag_raised": "督查标记", "case_retried": "重试", "case_migrated": "迁移版本",
+    "flag_raised": "督查标记", "flag_not_raised": "未能标记", "case_retried": "重试", "case_migrated": "迁移版本",
     "process_deployed": "部署流程", "list_published": "发布清单", "accountability_decided": "问责认定",
     "calendar_changed": "修改日历", "settings_changed": "修改设置", "user_created": "新建用户",
     "demo_loaded": "载入演示数据", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
+    "login_throttled": "登录受限", "sessions_revoked": "撤销登录",
     "permission_refused": "无权访问", "demo_history_loaded": "载入演示历史", "audit_exported": "导出留痕",
 }
 PER_PAGE = 20
@@ -41,9 +42,16 @@ login_manager.login_message = "请先登录"
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_secret):
+    """Only a live server-side session signs a cookie's holder in (see app.auth)."""
+    return auth.session_user(session_secret, "web")
+
+
+@web_bp.before_app_request
+def _load_session():
+    """Check the cookie's session (and note its use) first thing, before any view or error page reads the user."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
 
 
 @web_bp.app_template_global()
@@ -79,16 +87,26 @@ def healthz():
 
 
 @web_bp.route("/login", methods=["GET", "POST"])
+@auth.limit_login_per_address
+@auth.limit_login_per_user
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = auth.authenticate(form.username.data, form.password.data)
         if user is not None:
+            session.clear()                 # nothing from before the login carries over
+            auth.sign_in(user, "web")
             login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.inbox"))
+            return redirect(auth.safe_next(request.args.get("next")) or url_for("web.inbox"))
         flash("用户名或密码错误", "error")
     return render_template("login.html", form=form), (401 if request.method == "POST" else 200)
+
+
+@web_bp.errorhandler(RateLimitExceeded)
+def login_throttled(error):
+    retry_after = auth.throttled(error)
+    flash(f"登录失败次数过多，请 {retry_after} 秒后再试", "error")
+    return render_template("login.html", form=LoginForm()), 429, {"Retry-After": str(retry_after)}
 
 
 @web_bp.route("/logout", methods=["POST"])
@@ -216,7 +234,7 @@ def task_page(task_id):
         if shortcut is not None and 0 <= shortcut < len(shortcuts):
             values = dict(shortcuts[shortcut].get("data") or {})     # a one-click answer the form offers
         try:
-            cases.complete_task(current_user, task_id, values)
+            case, _next = cases.complete_task(current_user, task_id, values)
         except cases.Invalid as e:
             errors = e.errors or {}
             flash("表单填写有误，请检查标红的项目", "error")
@@ -225,6 +243,8 @@ def task_page(task_id):
             return redirect(url_for("web.task_page", task_id=task_id))
         else:
             flash(f"已办理：{task.name}", "ok")
+            if case.status == "errored":
+                flash(f"但案件随后无法继续：{case.error_message}。已列入督办看板，由督查室处理。", "error")
             return redirect(url_for("web.inbox"))
     fields = widgets(schema, values, errors) if schema else []
     return render_template("task.html", task=task, case=case, schema=schema, fields=fields,

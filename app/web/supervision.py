@@ -22,7 +22,8 @@ from . import URGENCY_LABELS, error_page
 supervision_bp = Blueprint("supervision", __name__)
 supervision_bp.register_error_handler(CaseError, error_page)
 
-REASON_LABELS = {"overdue": "超时", "idle": "长时间无进展", "errored": "流程异常"}
+REASON_LABELS = {"overdue": "超时", "idle": "长时间无进展", "no_task": "无人待办", "errored": "流程异常"}
+REASON_TAGS = {"overdue": "超时", "idle": "无进展", "no_task": "无人待办", "errored": "异常"}   # in the table's cells
 CALENDAR_KINDS = {"holiday": "节假日", "workday": "调休上班"}
 WEEKDAYS = "一二三四五六日"
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -99,7 +100,8 @@ def dashboard():
     return render_template("supervision.html", rows=rows, summary=summary, diagrams=diagrams, filters=filters,
                            query=query, now=utcnow(), age=age, capped=any(n >= LIMIT for n in summary.values()),
                            departments=orgs.form_options("departments"), townships=orgs.form_options("townships"),
-                           org_names=orgs.org_names(), REASON_LABELS=REASON_LABELS, limit=LIMIT)
+                           org_names=orgs.org_names(), REASON_LABELS=REASON_LABELS, REASON_TAGS=REASON_TAGS,
+                           limit=LIMIT)
 
 
 @supervision_bp.route("/supervision/export.csv")
