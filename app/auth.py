@@ -23,9 +23,9 @@ from limits import parse_many
 from sqlalchemy import delete, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit
+from . import audit, policy
 from .database import write_transaction
-from .errors import Forbidden, NotFound
+from .errors import NotFound
 from .extensions import db, limiter
 from .models import LoginSession, User
 from .models.types import utcnow
@@ -129,8 +129,7 @@ def sign_out(user):
 
 def revoke_user(actor, username):
     """End every live session and token of a user (admin only), on record: {username, sessions, tokens}."""
-    if not actor.has_role("admin"):
-        raise Forbidden("只有系统管理员可以撤销他人的登录")
+    policy.require(actor, "user.revoke")
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"没有用户 {username}")

@@ -63,6 +63,7 @@ CAPABILITIES = {
     "calendar.edit": (("admin",), "修改工作日历"),
     "settings.read": (ANYONE, "查看督办设置"),
     "settings.edit": (("admin",), "修改督办设置"),
+    "user.revoke": (("admin",), "撤销他人的登录"),
 }
 
 
@@ -183,6 +184,8 @@ ROUTES = {
     "api.token": PUBLIC,
     "api-docs.openapi_json": PUBLIC,
     "api.me": SIGNED_IN,
+    "api.logout": SIGNED_IN,
+    "api.revoke_user": "user.revoke",
     # cases and tasks
     "web.inbox": "inbox.read",
     "api.inbox": "inbox.read",

@@ -30,7 +30,7 @@ DEMO_USERS = {"township": "town_a", "center": "center", "department": "dept_zf",
               "staffing_office": "staffing", "legal": "legal", "leader": "leader", "analyst": "analyst",
               "admin": "admin"}
 ANONYMOUS = "anonymous"
-FRESH_SIGN_IN = {"web.login", "web.logout"}
+FRESH_SIGN_IN = {"web.login", "web.logout", "api.logout"}
 ANSWERED_ON_THE_TASK_PAGE = {"web.task_page", "web.claim", "web.unclaim", "web.request_extension"}
 GONE_AFTER_THE_FIRST = {"api.remove_calendar_day"}     # the browser's 删除 removed the day before
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -129,6 +129,7 @@ def world(request, tmp_path_factory):
         "day": ["2030-01-01"],
         "code": ["ZF-01"],
         "filename": ["style.css"],
+        "username": ["center2"],
     }
     yield world
     with app.app_context():
