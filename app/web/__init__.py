@@ -244,7 +244,7 @@ def task_page(task_id):
         else:
             flash(f"已办理：{task.name}", "ok")
             if case.status == "errored":
-                flash(f"但案件随后无法继续：{case.error_message}。已列入督办看板，由督查室处理。", "error")
+                flash(f"但案件随后出现异常：{case.error_message}。已列入督办看板，由督查室处理。", "error")
             return redirect(url_for("web.inbox"))
     fields = widgets(schema, values, errors) if schema else []
     return render_template("task.html", task=task, case=case, schema=schema, fields=fields,

@@ -13,6 +13,8 @@
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 
 const FAILURE_TEXT = '流程图加载失败';
+// an analyst's file without diagram interchange (bpmndi) has nothing to draw: bpmn-js says "no diagram to display"
+const NO_DIAGRAM_TEXT = '此流程文件没有图形信息（BPMN DI），无法绘制流程图；卡住的环节见下方列表';
 
 function ids(value) {
   return (value || '').split(',').map((id) => id.trim()).filter(Boolean);
@@ -29,12 +31,14 @@ function counts(value) {
   }
 }
 
-function showFailure(container) {
+function showFailure(container, err) {
+  const undrawable = /no diagram to display/i.test((err && err.message) || '');
   container.textContent = '';
+  container.classList.add('diagram-failed');
   const message = document.createElement('p');
   message.className = 'diagram-error';
   message.setAttribute('role', 'status');
-  message.textContent = FAILURE_TEXT;
+  message.textContent = undrawable ? NO_DIAGRAM_TEXT : FAILURE_TEXT;
   container.appendChild(message);
 }
 
@@ -118,7 +122,7 @@ async function render(container) {
     if (viewer) {
       try { viewer.destroy(); } catch (ignored) { /* already half torn down */ }
     }
-    showFailure(container);
+    showFailure(container, err);
   }
 }
 
