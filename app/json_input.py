@@ -120,9 +120,17 @@ class _StrictJSON:
 class HuyingRequest(Request):
     """Flask's request with strict JSON bodies and Chinese refusals (400 bad JSON, 415 not JSON)."""
 
-    json_module = _StrictJSON
+    @property
+    def json_module(self):
+        return _StrictJSON
+
+    @json_module.setter
+    def json_module(self, _provider):
+        """Flask hands every request the app's JSON provider; bodies keep the strict parser."""
 
     def on_json_loading_failed(self, e):
         if e is None:
-            raise UnsupportedMediaType("请求体应为 JSON（Content-Type: application/json）")
-        raise BadRequest(refusal_message(e))
+            raise UnsupportedMediaType()
+        error = BadRequest(refusal_message(e))
+        error.data = {"message": error.description}     # what the API's error body says (app/errors.py)
+        raise error

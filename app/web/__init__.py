@@ -16,7 +16,7 @@ from ..errors import CaseError
 from ..extensions import db, login_manager
 from ..roles import ROLES
 from ..timefmt import short
-from .forms import parse_form, widgets
+from .forms import is_number, parse_form, widgets
 
 web_bp = Blueprint("web", __name__)
 
@@ -118,7 +118,8 @@ def logout():
 
 
 def _page():
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    raw = request.args.get("page", "")
+    return int(raw) if is_number(raw) and int(raw) >= 1 else 1
 
 
 @web_bp.route("/")
