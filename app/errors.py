@@ -128,7 +128,9 @@ def _database_unavailable(error):
         return response
     if wants_json():
         return error_response(503, "service_unavailable", UNAVAILABLE_MESSAGE, headers=headers)
-    return render_template("unavailable.html", message=UNAVAILABLE_MESSAGE), 503, headers
+    # rendered without the context processors: Flask-Login's would ask the database who is signed in
+    page = current_app.jinja_env.get_template("unavailable.html").render(message=UNAVAILABLE_MESSAGE, request=request)
+    return page, 503, headers
 
 
 def register_handlers(app):
