@@ -191,3 +191,9 @@ def test_a_number_field_refuses_infinity_and_nan_instead_of_storing_them(app, us
             parsed = parse_form(schema, {"n": raw, "i": raw})
             assert parsed == {"n": raw, "i": raw}
             json.dumps(parsed, allow_nan=False)
+
+
+def test_a_body_over_the_size_limit_is_a_413_api_error(app, client):
+    too_big = b'{"username": "' + b"a" * app.config["MAX_CONTENT_LENGTH"] + b'"}'
+    r = client.post("/api/v1/auth/token", data=too_big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and _api_error(r)["error"] == "request_entity_too_large"

@@ -98,3 +98,28 @@ def test_the_api_answers_what_its_openapi_document_declares(app, client, served,
     routes = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
               and not rule.rule.endswith("openapi.json") for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert figures["operations exercised"] == figures["operations"] == len(routes), figures
+
+
+def test_every_error_the_document_declares_is_an_api_error(client):
+    """One error schema, {error, message, errors?}, for every 4xx and 5xx of every operation; no catch-all
+    `default`, so an undocumented status is a finding; 503 (and 429) say when to retry; a bearer token
+    is needed (401 without) everywhere but on the token exchange."""
+    doc = client.get("/api/v1/openapi.json").json
+    components = doc["components"]["responses"]
+    assert doc["components"]["schemas"]["ApiError"]["required"] == ["error", "message"]
+    assert set(doc["components"]["schemas"]["ApiError"]["properties"]) == {"error", "message", "errors"}
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            assert "default" not in responses and "503" in responses, (method, path)
+            assert "401" in responses or operation.get("security") == [], (method, path)     # all but the token exchange
+            for status, response in responses.items():
+                if int(status) < 400:
+                    continue
+                response = components[response["$ref"].rsplit("/", 1)[1]] if "$ref" in response else response
+                assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ApiError"}, \
+                    (method, path, status)
+                if status in ("429", "503"):
+                    assert "Retry-After" in response["headers"], (method, path, status)

@@ -82,6 +82,7 @@ class LoginForm(FlaskForm):
 
 @web_bp.route("/healthz")
 def healthz():
+    """200 only when the database answers; while it does not, app/errors.py answers 503 {status: unavailable}."""
     db.session.execute(select(1))
     return jsonify({"status": "ok"})
 
