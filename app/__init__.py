@@ -5,13 +5,14 @@ from flask import Flask
 
 from .config import Config, instance_secret_key
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
-from .json_input import HuyingRequest
+from .request_input import HuyingRequest, refuse_nul_in_page_urls
 
 
 def create_app(config=None):
     """Build the app: config, extensions, blueprints, CLI."""
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = HuyingRequest
+    app.before_request(refuse_nul_in_page_urls)
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)

@@ -197,3 +197,9 @@ def test_a_body_over_the_size_limit_is_a_413_api_error(app, client):
     too_big = b'{"username": "' + b"a" * app.config["MAX_CONTENT_LENGTH"] + b'"}'
     r = client.post("/api/v1/auth/token", data=too_big, headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and _api_error(r)["error"] == "request_entity_too_large"
+
+
+def test_a_nul_character_in_a_page_url_is_a_400(everyone):
+    for url in ("/cases?status=%00", "/admin/calendar?edit=a%00b", "/tasks/%00", "/list?%00=1"):
+        r = everyone.get(url)
+        assert r.status_code == 400 and "请求有误" in r.get_data(as_text=True), url

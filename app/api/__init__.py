@@ -21,7 +21,7 @@ RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying aga
 
 
 class ApiArgumentsParser(FlaskParser):
-    """webargs reading JSON bodies through the app's strict parser (app/json_input.py): a body
+    """webargs reading JSON bodies through the app's strict parser (app/request_input.py): a body
     that is not JSON is a 400 (or a 415 when it does not say it is JSON), never a 500."""
 
     def _raw_load_json(self, req):

@@ -1,4 +1,6 @@
-"""JSON request bodies, read strictly and within bounds, for the API and the browser's JSON posts alike.
+"""What a request carries, refused in one place before any view sees it when no view could use it.
+
+JSON request bodies, read strictly and within bounds, for the API and the browser's JSON posts alike.
 
 Python's json module accepts what no client should send and fails on some input with errors
 Flask does not expect (a 5,000-digit integer raises the int-size ValueError, 100,000 nested
@@ -6,11 +8,15 @@ brackets a RecursionError). `HuyingRequest.get_json` parses through `strict_load
 every such body into a 400 with a Chinese message: not UTF-8, not JSON, NaN or Infinity,
 numbers outside what a 64-bit integer or a double can hold, duplicate keys, nesting deeper
 than MAX_DEPTH, NUL characters or lone surrogates in strings (text no database can store).
+
+A browser page's URL with a NUL character (in the path or the query) is a 400 as well: PostgreSQL
+cannot compare text with NUL, and no page has a use for one. (The API's query parameters are
+refused per field by their schemas, 422.)
 """
 import json
 import math
 
-from flask import Request
+from flask import Request, abort, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 MAX_DEPTH = 32              # the deepest real body (a list change's proposed item) nests 3 levels
@@ -134,3 +140,11 @@ class HuyingRequest(Request):
         error = BadRequest(refusal_message(e))
         error.data = {"message": error.description}     # what the API's error body says (app/errors.py)
         raise error
+
+
+def refuse_nul_in_page_urls():
+    """before_request: 400 for a browser page whose path or query has a NUL character."""
+    if request.path.startswith("/api/"):
+        return
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        abort(400)
