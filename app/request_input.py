@@ -9,9 +9,10 @@ every such body into a 400 with a Chinese message: not UTF-8, not JSON, NaN or I
 numbers outside what a 64-bit integer or a double can hold, duplicate keys, nesting deeper
 than MAX_DEPTH, NUL characters or lone surrogates in strings (text no database can store).
 
-A browser page's URL with a NUL character (in the path or the query) is a 400 as well: PostgreSQL
-cannot compare text with NUL, and no page has a use for one. (The API's query parameters are
-refused per field by their schemas, 422.)
+A browser request whose path has a NUL character, or a page asked for (GET) with one in its query
+(the filters the page looks up), is a 400 as well: PostgreSQL cannot compare text with NUL, and no
+page has a use for one. A form's POST checks its fields itself (login's `next` is only ever followed
+to this site); the API's query parameters are refused per field by their schemas (422).
 """
 import json
 import math
@@ -143,8 +144,9 @@ class HuyingRequest(Request):
 
 
 def refuse_nul_in_page_urls():
-    """before_request: 400 for a browser page whose path or query has a NUL character."""
+    """before_request: 400 for a browser path, or the query of a page asked for, with a NUL character."""
     if request.path.startswith("/api/"):
         return
-    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+    if "\x00" in request.path or (request.method in ("GET", "HEAD") and any(
+            "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True))):
         abort(400)
