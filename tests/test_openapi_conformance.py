@@ -126,7 +126,7 @@ def test_every_error_the_document_declares_is_an_api_error(client):
                 continue
             responses = operation["responses"]
             assert "default" not in responses and "503" in responses, (method, path)
-            assert "401" in responses or operation.get("security") == [], (method, path)     # all but the token exchange
+            assert "401" in responses or operation.get("security") == [], (method, path)   # but the token exchange
             for status, response in responses.items():
                 if int(status) < 400:
                     continue

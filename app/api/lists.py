@@ -35,7 +35,8 @@ def list_diff(args):
 
 @blp.route("/responsibility-list/export.xlsx")
 @blp.arguments(s.VersionQuery, location="query")
-@blp.alt_response(200, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", schema=s.BINARY,
+@blp.alt_response(200, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  schema=s.BINARY,
                   description="the version as an XLSX sheet")
 @blp.errors(404)
 def list_xlsx(args):

@@ -13,7 +13,8 @@ from .views import blp
 @blp.route("/processes", methods=["POST"])
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary", "description": ".bpmn, or .zip of a .bpmn and its forms"}}}}}})
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": ".bpmn, or .zip of a .bpmn and its forms"}}}}}})
 @blp.response(201, s.DeployOut)
 @blp.errors(403, 413, 422)
 def upload_process():

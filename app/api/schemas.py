@@ -383,8 +383,9 @@ class StuckRow(Stuck):
 
 class FlagIn(Base):
     org = fields.String(required=True, validate=[validate.Length(min=1, max=20), NO_NUL])
-    kind = fields.String(required=True, validate=validate.OneOf(["improper_call", "failed_to_call", "no_response", "inaction"],
-                                                                   error="应为 improper_call、failed_to_call、no_response 或 inaction"),
+    kind = fields.String(required=True, validate=validate.OneOf(
+                             ["improper_call", "failed_to_call", "no_response", "inaction"],
+                             error="应为 improper_call、failed_to_call、no_response 或 inaction"),
                          metadata={"description": "乱呼叫, 应呼未呼 (a township); 呼叫不响应, 响应不作为 (a department)"})
     evidence = fields.String(required=True, validate=[validate.Length(max=5000), NO_NUL])
     case_id = IdArg()
