@@ -107,8 +107,9 @@ def _http_error(error):
 
 
 def _case_error(e):
-    if not wants_json():
-        return render_template("error.html", code=e.status, message=e.message), e.status
+    if not wants_json():     # a page does not tell what exists: 403 and 404 say only that it is not shown
+        message = WEB_MESSAGES[e.status] if e.status in (403, 404) else e.message
+        return render_template("error.html", code=e.status, message=message), e.status
     return error_response(e.status, e.code, e.message, e.errors)
 
 

@@ -43,6 +43,7 @@ def process_versions(process_id):
 @blp.route("/processes/<process_id>/diff")
 @blp.arguments(s.VersionPair, location="query")
 @blp.response(200)
+@blp.errors(403)
 def process_diff(args, process_id):
     """What changed between two versions, element by element (?from=1&to=2; analyst, admin)."""
     return processes.compare(g.user, process_id, args["from_"], args["to"])[2]

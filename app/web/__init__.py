@@ -8,11 +8,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import auth, cases, deadlines, lists, orgs, policy, processes
-from ..api import WEB_MESSAGES
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
-from ..errors import CaseError
+from ..errors import WEB_MESSAGES, CaseError
 from ..extensions import db, login_manager
 from ..roles import ROLES
 from ..timefmt import short
