@@ -5,11 +5,14 @@ from flask import Flask
 
 from .config import Config, instance_secret_key
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .request_input import HuyingRequest, refuse_nul_in_page_urls
 
 
 def create_app(config=None):
     """Build the app: config, extensions, blueprints, CLI."""
     app = Flask(__name__, instance_relative_config=True)
+    app.request_class = HuyingRequest
+    app.before_request(refuse_nul_in_page_urls)
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
@@ -27,7 +30,9 @@ def create_app(config=None):
     if uri.startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30, "check_same_thread": False}})
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20})
+        # a database that stopped answering is found out in seconds (503), not after the OS gives up
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20,
+                                                            "connect_args": {"connect_timeout": 5}})
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
@@ -61,6 +66,9 @@ def create_app(config=None):
     app.register_blueprint(duty_list_bp)
     app.register_blueprint(modeller_bp)
     app.register_blueprint(reports_bp)
+
+    from .errors import register_handlers
+    register_handlers(app)
 
     from .audit import record_refusals
     record_refusals(app)

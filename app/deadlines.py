@@ -40,6 +40,7 @@ KINDS_FROM_ITEM = {"sign": ("sign_hours", "PT{}H"), "handle": ("complete_working
 MAX_LIMIT_DAYS = 366
 MAX_COUNTS = {"max_reworks": 100, "max_extension_days": MAX_LIMIT_DAYS, "idle_hours": 24 * MAX_LIMIT_DAYS}
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")      # date.fromisoformat would also take 20261001
 
 
 class DeadlineError(expressions.ExpressionError):
@@ -68,8 +69,8 @@ def check_settings(value):
     errors = {}
     if not isinstance(value, dict):
         return {"_": "应为对象"}
-    limits = value.get("limits") or {}
-    if not isinstance(limits, dict):
+    limits = value.get("limits", {})
+    if not isinstance(limits, dict):      # null too: the settings in force would have no limits at all
         return {"limits": "应为对象"}
     for kind, per_urgency in limits.items():
         if not isinstance(per_urgency, dict):
@@ -229,6 +230,8 @@ def set_calendar_day(user, day, kind, name=""):
     if kind not in ("holiday", "workday"):
         raise Invalid("类型应为 holiday（节假日）或 workday（调休上班）", {"kind": "类型应为节假日或调休上班"})
     try:
+        if not DAY.match(day):
+            raise ValueError(day)
         parsed = date.fromisoformat(day)
     except (TypeError, ValueError):
         raise CaseError("日期格式应为 YYYY-MM-DD", {"day": "日期格式应为 YYYY-MM-DD"}) from None

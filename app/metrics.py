@@ -343,7 +343,7 @@ def township_row(org, calls, orders, flags, weights=None):
 
 
 # --- periods ---------------------------------------------------------------------------------
-PERIOD = re.compile(r"[0-9]{4}(-[0-9]{2})?")
+PERIOD = re.compile(r"(19|20)[0-9]{2}(-[0-9]{2})?")   # years 1900–2099: a county time the database can hold
 
 
 def parse_period(text, zone):

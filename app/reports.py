@@ -38,9 +38,9 @@ def check_weights(value):
             errors[k] = "未知的权重项"
         elif not isinstance(v, (int, float)) or isinstance(v, bool):
             errors[k] = "应为数字"
-        elif k == "list_size" and (v != int(v) or not 1 <= v <= 50):
+        elif k == "list_size" and (not isinstance(v, int) or not 1 <= v <= 50):
             errors[k] = "应为 1–50 的整数"
-        elif k == "min_volume" and (v != int(v) or not 0 <= v <= 1000):
+        elif k == "min_volume" and (not isinstance(v, int) or not 0 <= v <= 1000):
             errors[k] = "应为 0–1000 的整数"
         elif k in ("flag_deduction", "order_deduction", "invalid_call_deduction") and not 0 <= v <= 100:
             errors[k] = "应在 0–100 之间"

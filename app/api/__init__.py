@@ -1,41 +1,90 @@
-"""The JSON API under /api/v1, token-authenticated, described at /api/v1/openapi.json."""
-from flask import jsonify, render_template, request
-from flask_smorest import Api
+"""The JSON API under /api/v1, token-authenticated, described at /api/v1/openapi.json.
 
-from ..cases import CaseError
+Every error it answers is an ApiError `{error, message, errors?}` (app/errors.py renders them all),
+and the document says so: each operation lists the error statuses it can answer, the ones every
+operation shares added here (ErrorResponses) so that no view can forget them."""
+import http
+
+from apispec import BasePlugin
+from flask_smorest import Api, Blueprint
+from flask_smorest.utils import prepare_response
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.routing import BaseConverter
+
 from ..extensions import csrf
+from .schemas import ApiError
+
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
+                               "schema": {"type": "integer", "minimum": 1}}}
 
 
-WEB_MESSAGES = {400: "请求有误（页面可能已过期，请刷新后重试）", 401: "请先登录", 403: "您无权访问此页面",
-                404: "页面不存在，或您无权查看", 405: "不支持此操作", 413: "上传的内容过大",
-                500: "系统出现错误，请稍后重试；如果问题持续，请联系管理员"}
+class ApiArgumentsParser(FlaskParser):
+    """webargs reading JSON bodies through the app's strict parser (app/request_input.py): a body
+    that is not JSON is a 400 (or a 415 when it does not say it is JSON), never a 500."""
+
+    def _raw_load_json(self, req):
+        if not req.get_data(cache=True):
+            return core.missing
+        if not is_json_request(req):
+            raise UnsupportedMediaType()
+        return req.get_json()
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiArgumentsParser()
+
+    def errors(self, *statuses):
+        """Document the error statuses a view answers beyond those every operation shares (ErrorResponses),
+        each an ApiError: e.g. @blp.errors(403, 409)."""
+        def decorate(view):
+            for status in statuses:
+                view = self.alt_response(status, response=http.HTTPStatus(status).name)(view)
+            return view
+        return decorate
+
+
+class IsoDateConverter(BaseConverter):
+    """A date in the path, YYYY-MM-DD (documented as format: date); anything else is no such path."""
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+
+class ErrorResponses(BasePlugin):
+    """The error statuses every operation can answer, documented on each: 401 without a valid
+    token (but on the public token exchange), 404 for an unknown path id, 400/413/415 for a body
+    that is not JSON, too big or not declared JSON, 503 while the database is unreachable."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            wanted = [503]
+            if operation.get("security") != []:
+                wanted.append(401)
+            if "{" in (path or ""):
+                wanted.append(404)
+            if "requestBody" in operation:
+                wanted += [400, 413, 415]
+            present = {str(code) for code in responses}
+            for code in wanted:
+                if str(code) not in present:
+                    responses[code] = http.HTTPStatus(code).name
 
 
 class HuyingApi(Api):
-    def handle_http_exception(self, error):
-        """API errors as {"error", "message"}; the browser's errors stay HTML."""
-        if not request.path.startswith("/api/"):
-            return render_template("error.html", code=error.code, message=WEB_MESSAGES.get(error.code, error.name)), \
-                error.code
-        return http_error(error)
+    ERROR_SCHEMA = ApiError
+    DEFAULT_ERROR_RESPONSE_NAME = None       # every error status is listed, so schemathesis can hold us to it
 
+    def _register_error_handlers(self):
+        """app/errors.py handles every error of the app, the API's included."""
 
-def http_error(error):
-    data = getattr(error, "data", None) or {}
-    body = {"error": (error.name or "error").lower().replace(" ", "_"),
-            "message": data.get("message") or error.description or error.name}
-    messages = data.get("messages")
-    if messages:
-        flat = {}
-        for location in messages.values():
-            if isinstance(location, dict):
-                for k, v in location.items():
-                    flat[k] = "；".join(map(str, v)) if isinstance(v, list) else str(v)
-        body["errors"] = flat
-        body["message"] = "请求参数有误"
-    response = jsonify(body)
-    response.status_code = error.code or 500
-    return response
+    def _register_responses(self):
+        super()._register_responses()
+        for status in (http.HTTPStatus.TOO_MANY_REQUESTS, http.HTTPStatus.SERVICE_UNAVAILABLE):
+            response = {"description": f"{status.phrase}: try again after the seconds Retry-After says",
+                        "schema": self.ERROR_SCHEMA, "headers": RETRY_AFTER}
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
 
 
 def register_api(app):
@@ -43,22 +92,17 @@ def register_api(app):
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = HuyingApi(app, spec_kwargs={
         "info": {"description": "乡呼县应 — the call/response case system. Authenticate with "
-                                "POST /api/v1/auth/token, then send `Authorization: Bearer <token>`."},
+                                "POST /api/v1/auth/token, then send `Authorization: Bearer <token>`. "
+                                "Errors come as ApiError {error, message, errors?} with a 4xx status, "
+                                "or 503 with Retry-After while the database is unreachable."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
+        "extra_plugins": [ErrorResponses()],
     })
+    app.url_map.converters["isodate"] = IsoDateConverter
+    api.register_converter(IsoDateConverter, lambda _converter: {"type": "string", "format": "date"})
     from . import lists, processes, supervision  # noqa: F401 - their routes join the same blueprint
     from .views import blp
     csrf.exempt(blp)
     api.register_blueprint(blp)
-
-    @app.errorhandler(CaseError)
-    def _case_error(e):
-        body = {"error": e.code, "message": e.message}
-        if e.errors is not None:
-            body["errors"] = e.errors
-        response = jsonify(body)
-        response.status_code = e.status
-        return response
-
     return api

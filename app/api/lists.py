@@ -23,6 +23,7 @@ def list_versions():
 @blp.route("/responsibility-list/diff")
 @blp.arguments(s.DiffQuery, location="query")
 @blp.response(200)
+@blp.errors(404, 422)
 def list_diff(args):
     """What changed between two versions: ?from=1&to=2 (to defaults to the newest)."""
     new = duty_list.require_version(args.get("to")) if args.get("to") else duty_list.version()
@@ -35,7 +36,9 @@ def list_diff(args):
 @blp.route("/responsibility-list/export.xlsx")
 @blp.arguments(s.VersionQuery, location="query")
 @blp.alt_response(200, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  schema=s.BINARY,
                   description="the version as an XLSX sheet")
+@blp.errors(404)
 def list_xlsx(args):
     """A version of the list as a printable XLSX sheet (?version=n, default the newest)."""
     lv = duty_list.require_version(args.get("version")) if args.get("version") else duty_list.version()
@@ -50,6 +53,7 @@ def list_xlsx(args):
 @blp.route("/accountability-reviews/report")
 @blp.arguments(s.ReportQuery, location="query")
 @blp.response(200)
+@blp.errors(403, 422)
 def accountability_report(args):
     """依单监管问责: the list version in force on the incident date, the item's units, the township's calls
     on it and the proposal (exemption where it called in time) — supervisor."""
@@ -65,6 +69,7 @@ def _review_dict(r):
 @blp.route("/accountability-reviews", methods=["POST"])
 @blp.arguments(s.ReviewIn)
 @blp.response(201, s.ReviewOut)
+@blp.errors(403, 422)
 def record_review(args):
     """Record the supervisor's decision (exempt or accountable) with the report it rests on."""
     return _review_dict(duty_list.record_review(g.user, args["item_code"], args["township"], args["incident_date"],
@@ -73,6 +78,7 @@ def record_review(args):
 
 @blp.route("/accountability-reviews")
 @blp.response(200, s.ReviewOut(many=True))
+@blp.errors(403)
 def list_reviews():
     """Decisions on record (supervisor)."""
     return [_review_dict(r) for r in duty_list.reviews(g.user)]

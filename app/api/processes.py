@@ -11,8 +11,12 @@ from .views import blp
 
 
 @blp.route("/processes", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": ".bpmn, or .zip of a .bpmn and its forms"}}}}}})
 @blp.response(201, s.DeployOut)
-@blp.alt_response(422, schema=s.ApiError, description="{errors: [{element_id?, message}]}, nothing deployed")
+@blp.errors(403, 413, 422)
 def upload_process():
     """Deploy a process (analyst): multipart `file`, a .bpmn or a .zip of a .bpmn and its forms."""
     upload = request.files.get("file")
@@ -39,6 +43,7 @@ def process_versions(process_id):
 @blp.route("/processes/<process_id>/diff")
 @blp.arguments(s.VersionPair, location="query")
 @blp.response(200)
+@blp.errors(403)
 def process_diff(args, process_id):
     """What changed between two versions, element by element (?from=1&to=2; analyst, admin)."""
     return processes.compare(g.user, process_id, args["from_"], args["to"])[2]
@@ -47,6 +52,7 @@ def process_diff(args, process_id):
 @blp.route("/processes/<process_id>/migration")
 @blp.arguments(s.VersionPair, location="query")
 @blp.response(200)
+@blp.errors(403)
 def migration_preview(args, process_id):
     """Which open cases of version `from` can move to version `to`, and why the others cannot
     (analyst, admin)."""
@@ -58,6 +64,7 @@ def migration_preview(args, process_id):
 @blp.route("/processes/<process_id>/migration", methods=["POST"])
 @blp.arguments(s.MigrationIn)
 @blp.response(200)
+@blp.errors(403, 409, 422)
 def migrate(args, process_id):
     """Move the movable open cases (or those listed) to another version (analyst)."""
     moved, kept = cases.migrate_cases(g.user, process_id, args["from_"], args["to"], args.get("case_ids"))

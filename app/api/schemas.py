@@ -19,11 +19,28 @@ class Base(Schema):
         ordered = True
 
 
-class ApiError(Base):
-    error = fields.String(required=True, metadata={"description": "machine-readable code"})
-    message = fields.String(required=True)
-    errors = fields.Raw(metadata={"description": "per-field messages ({field: message}) or a list"})
+FIELD_ERRORS = {"type": "object", "additionalProperties": {"type": "string"},
+                "description": "a form's or the request's invalid fields: {field: message} (nested as a.b)"}
+DEPLOY_ERRORS = {"type": "array", "description": "what stops a deploy: [{element_id?, message, line?}]",
+                 "items": {"type": "object", "required": ["message"], "properties": {
+                     "element_id": {"type": "string", "nullable": True}, "message": {"type": "string"},
+                     "line": {"type": "integer", "nullable": True},
+                     "file": {"type": "string", "description": "the form file the problem is in"}}}}
 
+
+class ApiError(Schema):
+    """Every error the API answers: 4xx for the request, 503 while the database is unreachable."""
+    class Meta:
+        ordered = True
+
+    error = fields.String(required=True, metadata={"description": "machine-readable code, e.g. not_found, invalid"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, for people (Chinese)"})
+    errors = fields.Raw(metadata={"oneOf": [FIELD_ERRORS, DEPLOY_ERRORS]})
+
+
+TEXT = {"type": "string"}                       # the body of a text/csv or XML download
+BINARY = {"type": "string", "format": "binary"}  # an XLSX download
+TOTAL_COUNT = {"X-Total-Count": {"description": "how many items the download holds", "schema": {"type": "integer"}}}
 
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="含有不允许的字符")
 
@@ -213,7 +230,7 @@ class Stuck(Base):
     reason = fields.String()
 
 
-PERIOD = validate.Regexp(r"^\d{4}(-(0[1-9]|1[0-2]))?$", error="统计期应为年份（如 2026）或年月（如 2026-11）")
+PERIOD = validate.Regexp(r"^(19|20)\d{2}(-(0[1-9]|1[0-2]))?$", error="统计期应为年份（如 2026）或年月（如 2026-11）")
 
 
 class StatsQuery(Base):
@@ -316,6 +333,37 @@ class Weights(Base):
     min_volume = fields.Integer()
 
 
+class WeightsIn(Schema):
+    """PUT /reports/weights: the weights to change, each within its range (the three rates' sum above 0)."""
+    class Meta:
+        ordered = True
+
+    response = fields.Float(validate=validate.Range(min=0, max=1))
+    resolution = fields.Float(validate=validate.Range(min=0, max=1))
+    satisfaction = fields.Float(validate=validate.Range(min=0, max=1))
+    township_weight = fields.Float(validate=validate.Range(min=0, max=1))
+    flag_deduction = fields.Float(validate=validate.Range(min=0, max=100))
+    order_deduction = fields.Float(validate=validate.Range(min=0, max=100))
+    invalid_call_deduction = fields.Float(validate=validate.Range(min=0, max=100))
+    list_size = fields.Integer(strict=True, validate=validate.Range(min=1, max=50))
+    min_volume = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
+
+
+DURATION = validate.Regexp(r"^P(?!T?$)(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$",
+                           error="应为 ISO 8601 时长，如 PT2H 或 P5D")      # deadlines.parse_limit
+
+
+class SettingsIn(Base):
+    """PUT /settings/supervision: limits per kind and urgency (PT2H on the clock, P5D in working days),
+    each at most 366 working days or 366 days of clock time (deadlines.MAX_LIMIT_DAYS)."""
+    limits = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String(
+        validate=DURATION)))
+    listing_after = fields.String(validate=DURATION)
+    max_reworks = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))         # deadlines.MAX_COUNTS
+    max_extension_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
+    idle_hours = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 366))
+
+
 class StuckQuery(Base):
     department = fields.String(validate=[validate.Length(max=20), NO_NUL])
     township = fields.String(validate=[validate.Length(max=20), NO_NUL])
@@ -335,7 +383,10 @@ class StuckRow(Stuck):
 
 class FlagIn(Base):
     org = fields.String(required=True, validate=[validate.Length(min=1, max=20), NO_NUL])
-    kind = fields.String(required=True, metadata={"description": "improper_call | failed_to_call | no_response | inaction"})
+    kind = fields.String(required=True, validate=validate.OneOf(
+                             ["improper_call", "failed_to_call", "no_response", "inaction"],
+                             error="应为 improper_call、failed_to_call、no_response 或 inaction"),
+                         metadata={"description": "乱呼叫, 应呼未呼 (a township); 呼叫不响应, 响应不作为 (a department)"})
     evidence = fields.String(required=True, validate=[validate.Length(max=5000), NO_NUL])
     case_id = IdArg()
 
@@ -402,7 +453,7 @@ class ListVersionOut(Base):
 
 
 class DiffQuery(Base):
-    from_ = fields.Integer(data_key="from", validate=validate.Range(min=1, max=MAX_ID))
+    from_ = fields.Integer(data_key="from", required=True, validate=validate.Range(min=1, max=MAX_ID))
     to = IdArg()
 
 
@@ -418,7 +469,9 @@ class ReportQuery(Base):
 
 class ReviewIn(ReportQuery):
     description = fields.String(required=True, validate=[validate.Length(max=5000), NO_NUL])
-    decision = fields.String(required=True, metadata={"description": "exempt (免责) | accountable (问责)"})
+    decision = fields.String(required=True, validate=validate.OneOf(["exempt", "accountable"],
+                                                                     error="应为 exempt（免责）或 accountable（问责）"),
+                             metadata={"description": "exempt (免责) | accountable (问责)"})
     reason = fields.String(required=True, validate=[validate.Length(max=5000), NO_NUL])
 
 

@@ -23,7 +23,9 @@ def _stuck_dict(r):
 @blp.route("/supervision/stuck")
 @blp.arguments(s.StuckQuery, location="query")
 @blp.response(200, s.StuckRow(many=True))
-@blp.alt_response(200, content_type="text/csv", description="with ?format=csv: the same list as CSV (UTF-8, BOM)")
+@blp.alt_response(200, content_type="text/csv", schema=s.TEXT,
+                  description="with ?format=csv: the same list as CSV (UTF-8, BOM)")
+@blp.errors(403)
 def stuck(args):
     """Open cases overdue, idle or errored (supervisor); filters by department, township, urgency, age."""
     rows = [_stuck_dict(r) for r in supervision.stuck(g.user, department=args.get("department"),
@@ -39,7 +41,7 @@ def stuck(args):
     for r in rows:
         writer.writerow([names.get(r[k], r[k]) if k in ("org", "township") else ("" if r[k] is None else r[k])
                          for k, _ in STUCK_COLUMNS])
-    response = Response(buf.getvalue(), mimetype="text/csv; charset=utf-8")
+    response = Response(buf.getvalue(), mimetype="text/csv")      # Flask adds the charset
     response.headers["Content-Disposition"] = "attachment; filename=stuck-cases.csv"
     return response
 
@@ -52,6 +54,7 @@ def _flag_dict(f):
 @blp.route("/supervision/flags", methods=["POST"])
 @blp.arguments(s.FlagIn)
 @blp.response(201, s.FlagOut)
+@blp.errors(403, 422)
 def raise_flag(args):
     """Flag a township (乱呼叫, 应呼未呼) or a department (呼叫不响应, 响应不作为) with evidence (supervisor)."""
     return _flag_dict(supervision.raise_flag(g.user, args["org"], args["kind"], args["evidence"], args.get("case_id")))
@@ -59,6 +62,7 @@ def raise_flag(args):
 
 @blp.route("/supervision/flags")
 @blp.response(200, s.FlagOut(many=True))
+@blp.errors(403)
 def list_flags():
     """The latest flags (supervisor)."""
     return [_flag_dict(f) for f in supervision.flags(g.user)]
@@ -66,6 +70,7 @@ def list_flags():
 
 @blp.route("/cases/<int(max=2147483647):case_id>/retry", methods=["POST"])
 @blp.response(200, s.CaseDetail)
+@blp.errors(403, 409)
 def retry(case_id):
     """Run an errored case's failed step again after its cause was fixed (supervisor, admin)."""
     case = cases.retry_case(g.user, case_id)
@@ -82,6 +87,7 @@ def _extension_dict(e):
 @blp.route("/tasks/<task_id>/extension", methods=["POST"])
 @blp.arguments(s.ExtensionIn)
 @blp.response(201, s.ExtensionOut)
+@blp.errors(403, 409, 422)
 def request_extension(args, task_id):
     """申请延期: ask for more working days on one's own task, before its deadline."""
     task = cases.get_task(g.user, task_id)
@@ -98,6 +104,7 @@ def list_extensions():
 @blp.route("/extensions/<int(max=2147483647):ext_id>/decide", methods=["POST"])
 @blp.arguments(s.ExtensionDecision)
 @blp.response(200, s.ExtensionOut)
+@blp.errors(403, 409, 422)
 def decide_extension(args, ext_id):
     """The centre approves (the deadline moves by the days asked) or refuses an extension."""
     ext = supervision.decide_extension(g.user, ext_id, args["approved"], args.get("opinion") or "",
@@ -113,17 +120,19 @@ def calendar(args):
     return [{"day": d.day, "kind": d.kind, "name": d.name} for d in deadlines.calendar_days(g.user, args.get("year"))]
 
 
-@blp.route("/calendar/<day>", methods=["PUT"])
+@blp.route("/calendar/<isodate:day>", methods=["PUT"])
 @blp.arguments(s.CalendarDayIn)
 @blp.response(200, s.CalendarDayOut)
+@blp.errors(403, 422)
 def set_calendar_day(args, day):
     """Mark a date as a holiday or a make-up working day (admin)."""
     row = deadlines.set_calendar_day(g.user, day, args["kind"], args.get("name") or "")
     return {"day": row.day, "kind": row.kind, "name": row.name}
 
 
-@blp.route("/calendar/<day>", methods=["DELETE"])
+@blp.route("/calendar/<isodate:day>", methods=["DELETE"])
 @blp.response(204)
+@blp.errors(403)
 def remove_calendar_day(day):
     """Return a date to what its weekday says (admin)."""
     deadlines.remove_calendar_day(g.user, day)
@@ -137,7 +146,9 @@ def get_settings():
 
 
 @blp.route("/settings/supervision", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": s.SettingsIn}}})
 @blp.response(200)
+@blp.errors(403, 422)
 def put_settings():
     """Change the supervision settings (admin); ISO 8601 limits: PT2H on the clock, P5D in working days."""
     value = request.get_json(silent=True)

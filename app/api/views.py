@@ -1,16 +1,17 @@
 """Thin views: parse, call one domain function, answer."""
 from flask import Response, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from .. import audit, auth, cases, duty_list, lists, orgs, processes, reports
 from ..audit import event_to_dict
 from ..audit_export import response as export_response
+from ..errors import error_response
 from ..presenters import case_detail, case_dict, task_dict
 from ..timefmt import iso
-from . import schemas as s
+from . import ApiBlueprint, schemas as s
 
-blp = Blueprint("api", __name__, url_prefix="/api/v1", description="呼应 JSON API")
+blp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="呼应 JSON API")
 PUBLIC_ENDPOINTS = {"api.token"}
 
 
@@ -22,9 +23,7 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     user = auth.user_from_token(header[7:].strip()) if header[:7].lower() == "bearer " else None
     if user is None:
-        response = jsonify({"error": "unauthorized", "message": "需要有效的 Bearer 令牌"})
-        response.status_code = 401
-        return response
+        return error_response(401, "unauthorized", "需要有效的 Bearer 令牌", headers={"WWW-Authenticate": "Bearer"})
     g.user = user
     return None
 
@@ -36,9 +35,10 @@ RETRY_AFTER = {"Retry-After": {"description": "seconds until a login may be trie
 @blp.route("/auth/token", methods=["POST"], endpoint="token")
 @auth.limit_login_per_address
 @auth.limit_login_per_user
+@blp.doc(security=[])
 @blp.arguments(s.TokenRequest)
 @blp.response(200, s.IssuedToken)
-@blp.alt_response(401, schema=s.ApiError)
+@blp.errors(401)
 @blp.alt_response(429, schema=s.ApiError, headers=RETRY_AFTER,
                   description="too many failed logins for this username or from this address")
 def token(args):
@@ -54,15 +54,12 @@ def token(args):
 @blp.errorhandler(RateLimitExceeded)
 def login_throttled(error):
     retry_after = auth.throttled(error)
-    response = jsonify({"error": "too_many_requests", "message": f"登录失败次数过多，请 {retry_after} 秒后再试"})
-    response.status_code = 429
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+    return error_response(429, "too_many_requests", f"登录失败次数过多，请 {retry_after} 秒后再试",
+                          headers={"Retry-After": str(retry_after)})
 
 
 @blp.route("/auth/logout", methods=["POST"], endpoint="logout")
 @blp.response(204)
-@blp.alt_response(401, schema=s.ApiError)
 def logout():
     """Revoke the token this call is made with: from now on it answers 401."""
     auth.sign_out(g.user)
@@ -70,8 +67,7 @@ def logout():
 
 @blp.route("/users/<string(maxlength=50):username>/revoke", methods=["POST"])
 @blp.response(200, s.Revoked)
-@blp.alt_response(403, schema=s.ApiError)
-@blp.alt_response(404, schema=s.ApiError)
+@blp.errors(403)
 def revoke_user(username):
     """End every browser session and API token of a user (admin): they must sign in again."""
     return auth.revoke_user(g.user, username)
@@ -100,7 +96,6 @@ def list_processes():
 
 @blp.route("/processes/<process_id>")
 @blp.response(200, s.ProcessDetail)
-@blp.alt_response(404, schema=s.ApiError)
 def get_process(process_id):
     """The newest version of a process, with the JSON Schema of its start form."""
     row = processes.latest_version(process_id)
@@ -115,7 +110,7 @@ def get_process(process_id):
 
 
 @blp.route("/processes/<process_id>/versions/<int(max=2147483647):number>/bpmn")
-@blp.alt_response(200, content_type="application/xml", description="the BPMN XML of that version")
+@blp.alt_response(200, content_type="application/xml", schema=s.TEXT, description="the BPMN XML of that version")
 def process_bpmn(process_id, number):
     """The BPMN XML of one deployed version."""
     row = processes.version(process_id, number)
@@ -127,7 +122,7 @@ def process_bpmn(process_id, number):
 @blp.route("/cases", methods=["POST"])
 @blp.arguments(s.CaseCreate)
 @blp.response(201, s.CaseDetail)
-@blp.alt_response(422, schema=s.ApiError)
+@blp.errors(403, 404, 422)
 def create_case(args):
     """Start a case of a process with its start data."""
     case = cases.start_case(g.user, args["process_id"], args["data"])
@@ -146,7 +141,6 @@ def list_cases(args):
 
 @blp.route("/cases/<int(max=2147483647):case_id>")
 @blp.response(200, s.CaseDetail)
-@blp.alt_response(404, schema=s.ApiError)
 def get_case(case_id):
     """One case: its data, status and current tasks."""
     case = cases.get_case(g.user, case_id)
@@ -174,7 +168,6 @@ def inbox(args):
 
 @blp.route("/tasks/<task_id>")
 @blp.response(200, s.TaskDetail)
-@blp.alt_response(404, schema=s.ApiError)
 def get_task(task_id):
     """A task with the JSON Schema of its form and its current data."""
     task, case, _definition, schema = cases.task_view(g.user, task_id)
@@ -186,6 +179,7 @@ def get_task(task_id):
 
 @blp.route("/tasks/<task_id>/claim", methods=["POST"])
 @blp.response(200, s.Task)
+@blp.errors(403, 409)
 def claim(task_id):
     """Take a task so that no one else in the unit works on it."""
     return task_dict(cases.claim_task(g.user, task_id))
@@ -193,6 +187,7 @@ def claim(task_id):
 
 @blp.route("/tasks/<task_id>/unclaim", methods=["POST"])
 @blp.response(200, s.Task)
+@blp.errors(403, 409)
 def unclaim(task_id):
     """Give a claimed task back to the unit."""
     return task_dict(cases.unclaim_task(g.user, task_id))
@@ -201,8 +196,7 @@ def unclaim(task_id):
 @blp.route("/tasks/<task_id>/complete", methods=["POST"])
 @blp.arguments(s.Complete)
 @blp.response(200, s.CompleteResult)
-@blp.alt_response(409, schema=s.ApiError)
-@blp.alt_response(422, schema=s.ApiError)
+@blp.errors(403, 409, 422)
 def complete(args, task_id):
     """Complete a task with its form data; answers the case and its next tasks."""
     case, next_tasks = cases.complete_task(g.user, task_id, args["data"])
@@ -226,7 +220,7 @@ def stats(args):
 @blp.route("/reports")
 @blp.arguments(s.CountyReportQuery, location="query")
 @blp.response(200, s.Report)
-@blp.alt_response(403, schema=s.ApiError)
+@blp.errors(403, 422)
 def county_report(args):
     """The assessment report for a month or a year: per department and per township, ranked with
     red and black lists, and the monthly trend of the three rates (supervisor, leader, centre, admin)."""
@@ -241,8 +235,9 @@ def report_weights():
 
 
 @blp.route("/reports/weights", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": s.WeightsIn}}})
 @blp.response(200, s.Weights)
-@blp.alt_response(422, schema=s.ApiError)
+@blp.errors(403, 422)
 def save_report_weights():
     """Change some of the weights (admin): a JSON object of the keys to change."""
     return reports.save_weights(g.user, request.get_json(silent=True))
@@ -251,6 +246,7 @@ def save_report_weights():
 @blp.route("/responsibility-list")
 @blp.arguments(s.ListQuery, location="query")
 @blp.response(200, s.ResponsibilityList)
+@blp.errors(404)
 def responsibility_list(args):
     """The published responsibility list, or an earlier version with ?version=n."""
     lv = duty_list.version(args.get("version") or None)
@@ -262,6 +258,7 @@ def responsibility_list(args):
 
 @blp.route("/audit/verify")
 @blp.response(200, s.AuditVerify)
+@blp.errors(403)
 def audit_verify():
     """Whether the audit trail's hash chain is intact, and if not the first event altered or removed
     (supervisor, admin)."""
@@ -270,9 +267,13 @@ def audit_verify():
 
 @blp.route("/audit/export")
 @blp.arguments(s.AuditQuery, location="query")
-@blp.alt_response(200, content_type="text/csv",
-                  description="CSV (UTF-8 with BOM), JSON Lines or XLSX (format=csv|jsonl|xlsx); "
+@blp.alt_response(200, content_type="application/x-ndjson", schema=s.TEXT, headers=s.TOTAL_COUNT,
+                  description="JSON Lines (format=jsonl, the default), CSV (UTF-8 with BOM) or XLSX; "
                               "the header X-Total-Count says how many events match")
+@blp.alt_response(200, content_type="text/csv", schema=s.TEXT, headers=s.TOTAL_COUNT)
+@blp.alt_response(200, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  schema=s.BINARY, headers=s.TOTAL_COUNT)
+@blp.errors(403)
 def audit_export(args):
     """The audit trail, streamed, filtered by case and time (supervisor, admin)."""
     return export_response(g.user, args["format"], args.get("case_id"), args.get("from_"), args.get("to"))

@@ -8,15 +8,14 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import auth, cases, deadlines, lists, orgs, policy, processes
-from ..api import WEB_MESSAGES
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
-from ..errors import CaseError
+from ..errors import WEB_MESSAGES, CaseError
 from ..extensions import db, login_manager
 from ..roles import ROLES
 from ..timefmt import short
-from .forms import parse_form, widgets
+from .forms import is_number, parse_form, widgets
 
 web_bp = Blueprint("web", __name__)
 
@@ -82,6 +81,7 @@ class LoginForm(FlaskForm):
 
 @web_bp.route("/healthz")
 def healthz():
+    """200 only when the database answers; while it does not, app/errors.py answers 503 {status: unavailable}."""
     db.session.execute(select(1))
     return jsonify({"status": "ok"})
 
@@ -118,7 +118,8 @@ def logout():
 
 
 def _page():
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    raw = request.args.get("page", "")
+    return int(raw) if is_number(raw) and int(raw) >= 1 else 1
 
 
 @web_bp.route("/")

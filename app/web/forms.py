@@ -4,6 +4,7 @@ into typed data. Validation is not done here: the browser's data goes through th
 
 A property of type object (the proposed item of a list change, say) becomes a fieldset of its
 own sub-fields, named `item.domain`, `item.name`, ...; its errors come keyed the same way."""
+import math
 from dataclasses import dataclass, field
 
 from flask import abort, request
@@ -127,9 +128,10 @@ def parse_form(schema, form, prefix=""):
                 data[name] = raw
         elif t == "number":
             try:
-                data[name] = float(raw)
+                number = float(raw)
             except ValueError:
-                data[name] = raw
+                number = None
+            data[name] = number if number is not None and math.isfinite(number) else raw   # JSON has no inf, NaN
         else:
             data[name] = raw
     return data

@@ -157,7 +157,7 @@ def retry(case_id):
     return redirect(_back(url_for("supervision.dashboard")))
 
 
-@supervision_bp.route("/processes/<process_id>/versions/<int:number>.bpmn")
+@supervision_bp.route("/processes/<process_id>/versions/<int(max=2147483647):number>.bpmn")
 @login_required
 def process_xml(process_id, number):
     """A deployed version's BPMN, for the diagrams of the pages (any logged-in user)."""
