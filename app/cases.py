@@ -483,7 +483,8 @@ def _on_end(case, run, actor):
     if props.get("flagKind") and case.initiator_org:
         try:
             due = not props.get("flagWhen") or bool(expressions.evaluate(props["flagWhen"], case.data or {}))
-        except expressions.ExpressionError:
+        except expressions.ExpressionError as e:
+            audit.record("flag_not_raised", actor, case.id, detail=f"flagWhen 无法计算（{e}），未予标记")
             due = False
         if due:
             supervision.flag_automatically(case, props["flagKind"], actor)

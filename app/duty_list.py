@@ -11,9 +11,10 @@ from sqlalchemy import select
 from . import audit, deadlines, orgs, policy
 from .database import write_transaction
 from .engine import expressions
-from .errors import CaseError, Invalid, NotFound
+from .errors import Invalid, NotFound
 from .extensions import db
 from .models import AccountabilityReview, Case, ListItem, ListVersion, Task
+from .roles import LIST_ACTIONS
 from .timefmt import local_zone
 
 FIELDS = ("domain", "name", "primary_org", "primary_duty", "supporting", "supporting_duty", "legal_basis",
@@ -142,8 +143,9 @@ def apply_case_action(case, action, actor):
         labels = {"add": "新增", "remove": "删除", "modify": "修改"}
         publish(edit, actor, note=f"清单动态调整（案件 #{case.id}）：{labels.get(kind, kind)} {code or proposed.get('name', '')}",
                 effective_date=data.get("effective_date"), case_id=case.id)
-    else:
-        raise CaseError(f"未知的清单动作：{action}")
+    else:       # deployment refuses it; a version deployed before that check ends without publishing, on record
+        audit.record("list_not_published", actor, case.id,
+                     detail=f"流程结束事件要求清单动作“{action}”，但没有这种动作（应为 {'、'.join(LIST_ACTIONS)}），未发布新版清单")
 
 
 def units_concerned(change_type, item_code, item):

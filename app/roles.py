@@ -26,6 +26,12 @@ FLAG_KINDS = {
     "inaction": ("department", "响应不作为"),
 }
 
+# what an end event's `listAction` asks when a case closes there: action -> what it publishes
+LIST_ACTIONS = {
+    "sink_duty": "职责下沉：发布事项由乡镇承担的新版清单",
+    "change_list": "清单动态调整：发布按提议修改的新版清单",
+}
+
 
 def role_of_lane(lane_name):
     """The role code a lane name stands for, or None when it names no role."""

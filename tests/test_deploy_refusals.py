@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from app import supervision
+from app import duty_list, supervision
 from app.engine import expressions
 from app.engine.runtime import CaseRun, EngineError
 from app.extensions import db
-from app.models import Case, Flag, ProcessVersion
+from app.models import Case, Flag, ListVersion, ProcessVersion
 from helpers import raise_call, upload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +122,45 @@ def test_an_unknown_flag_kind_is_refused_at_deploy(users):
     assert errors[0]["element_id"] == "done" and "flagKind" in errors[0]["message"]
     assert "improper_call" in errors[0]["message"]
     assert deployed(users, with_flag("improper_call"))["version"] == 1
+
+
+def test_an_unknown_list_action_is_refused_at_deploy(users):
+    def with_action(action):
+        return process(straight()).replace('<bpmn:endEvent id="done"/>', (
+            '<bpmn:endEvent id="done"><bpmn:extensionElements><spiffworkflow:properties>'
+            f'<spiffworkflow:property name="listAction" value="{action}"/></spiffworkflow:properties>'
+            '</bpmn:extensionElements></bpmn:endEvent>'))
+    errors = refused(users, with_action("publish_everything"))
+    assert errors[0]["element_id"] == "done" and "listAction" in errors[0]["message"]
+    assert "sink_duty" in errors[0]["message"] and "change_list" in errors[0]["message"]
+    assert deployed(users, with_action("change_list"))["version"] == 1
+
+
+def test_an_unknown_list_action_of_an_older_version_goes_on_record_and_the_case_still_ends(app, users):
+    case_id = raise_call(users)
+    with app.app_context():
+        versions = db.session.query(ListVersion).count()
+        duty_list.apply_case_action(db.session.get(Case, case_id), "publish_everything", "system")
+        db.session.commit()
+        assert db.session.query(ListVersion).count() == versions
+    events = users["center"].get(f"/cases/{case_id}/audit").json
+    refusal = [e for e in events if e["action"] == "list_not_published"]
+    assert refusal and "publish_everything" in refusal[0]["detail"]
+
+
+def test_a_flag_condition_that_cannot_be_computed_goes_on_record_and_the_case_still_ends(users):
+    xml = process(straight()).replace('<bpmn:endEvent id="done"/>', (
+        '<bpmn:endEvent id="done"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="flagKind" value="improper_call"/>'
+        '<spiffworkflow:property name="flagWhen" value="own_duty == True"/></spiffworkflow:properties>'
+        '</bpmn:extensionElements></bpmn:endEvent>'))
+    deployed(users, xml)
+    case_id = users["center"].post("/cases", json={"process_id": "probe", "data": {}}).json["id"]
+    result = users["center"].complete(users["center"].task(case_id, "办理"))
+    assert result["case"]["status"] == "closed"
+    events = users["center"].get(f"/cases/{case_id}/audit").json
+    refusal = [e for e in events if e["action"] == "flag_not_raised"]
+    assert refusal and "own_duty" in refusal[0]["detail"]
 
 
 def test_an_unknown_flag_kind_of_an_older_version_goes_on_record_and_the_case_still_ends(app, users):

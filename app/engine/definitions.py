@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
 
-from ..roles import FLAG_KINDS, ROLES, role_of_lane
+from ..roles import FLAG_KINDS, LIST_ACTIONS, ROLES, role_of_lane
 from . import expressions, timers
 from .forms import FormError, load_form
 from .runtime import check_cardinality
@@ -238,6 +238,9 @@ def load_definition(bpmn, forms, process_id=None, stored=False):
                 if props.get("flagKind") and props["flagKind"] not in FLAG_KINDS:
                     errors.append({"element_id": ts.bpmn_id, "message": f"flagKind 只能是 "
                                    f"{'、'.join(f'{k}（{v[1]}）' for k, v in FLAG_KINDS.items())}"})
+                if props.get("listAction") and props["listAction"] not in LIST_ACTIONS:
+                    errors.append({"element_id": ts.bpmn_id, "message": "listAction 只能是 "
+                                   + "、".join(f"{k}（{v}）" for k, v in LIST_ACTIONS.items())})
                 if props.get("flagWhen"):
                     reason = expressions.check_expression(props["flagWhen"])
                     if reason:

@@ -11,7 +11,7 @@ from .. import auth, cases, deadlines, lists, orgs, policy, processes
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
-from ..errors import WEB_MESSAGES, CaseError
+from ..errors import CaseError
 from ..extensions import db, login_manager
 from ..roles import ROLES
 from ..timefmt import short
@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "reminder": "催办", "overdue": "超时督办", "case_listed": "挂牌督办", "problem_order": "问题工单",
     "extension_requested": "申请延期", "extension_approved": "同意延期", "extension_refused": "不同意延期",
     "flag_raised": "督查标记", "flag_not_raised": "未能标记", "case_retried": "重试", "case_migrated": "迁移版本",
+    "case_repaired": "核查修复", "list_not_published": "未发布清单",
     "process_deployed": "部署流程", "list_published": "发布清单", "accountability_decided": "问责认定",
     "calendar_changed": "修改日历", "settings_changed": "修改设置", "user_created": "新建用户",
     "demo_loaded": "载入演示数据", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
@@ -63,15 +64,6 @@ def can(capability, **target):
 def labels():
     return {"STATUS_LABELS": STATUS_LABELS, "URGENCY_LABELS": URGENCY_LABELS, "ROLE_LABELS": ROLES,
             "ACTION_LABELS": ACTION_LABELS, "short": short}
-
-
-def error_page(e):
-    """A domain refusal in a browser page, as its own error page (the API answers JSON)."""
-    message = WEB_MESSAGES[e.status] if e.status in (403, 404) else e.message
-    return render_template("error.html", code=e.status, message=message), e.status
-
-
-web_bp.register_error_handler(CaseError, error_page)
 
 
 class LoginForm(FlaskForm):

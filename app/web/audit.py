@@ -9,14 +9,12 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from .. import audit, audit_export, cases, orgs, policy, processes
-from ..errors import CaseError
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
-from . import ACTION_LABELS, error_page, result_rows
+from . import ACTION_LABELS, result_rows
 from .forms import is_number
 
 audit_bp = Blueprint("audit", __name__)
-audit_bp.register_error_handler(CaseError, error_page)
 
 FORMAT_LABELS = {"csv": "CSV（Excel/WPS）", "jsonl": "JSON Lines", "xlsx": "XLSX 工作簿"}
 TASK_STATUS_LABELS = {"ready": "待办", "completed": "已办", "cancelled": "已撤销", "suspended": "暂停"}

@@ -15,11 +15,9 @@ from .. import duty_list, orgs
 from ..errors import CaseError, Forbidden
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
-from . import error_page
 from .forms import query_number
 
 duty_list_bp = Blueprint("duty_list", __name__)
-duty_list_bp.register_error_handler(CaseError, error_page)
 
 DOMAINS = list(duty_list.DOMAIN_PREFIX)          # the seven domains, in the list's own order
 TOWNSHIP_LABEL = "属地乡镇（街道）"

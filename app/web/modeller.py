@@ -15,10 +15,9 @@ from ..engine.definitions import CASE_STATUSES, ESCALATIONS
 from .forms import is_number, query_number
 from ..errors import CaseError
 from ..roles import ROLES
-from . import STATUS_LABELS, error_page
+from . import STATUS_LABELS
 
 modeller_bp = Blueprint("modeller", __name__)
-modeller_bp.register_error_handler(CaseError, error_page)
 
 TYPE_LABELS = {
     "userTask": "用户任务", "scriptTask": "脚本任务", "serviceTask": "服务任务", "manualTask": "人工任务",

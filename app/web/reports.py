@@ -15,13 +15,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from .. import metrics, reports
-from ..errors import CaseError, Invalid
+from ..errors import Invalid
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
-from . import error_page
 
 reports_bp = Blueprint("reports", __name__)
-reports_bp.register_error_handler(CaseError, error_page)
 
 LIST_LABELS = {"red": "红榜", "black": "黑榜"}
 # (key, title, kind): kind says how a value is shown — pct a rate, score points out of 100,

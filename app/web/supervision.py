@@ -17,10 +17,9 @@ from .. import cases, deadlines, orgs, policy, processes, supervision
 from ..errors import CaseError, Forbidden
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
-from . import URGENCY_LABELS, error_page
+from . import URGENCY_LABELS
 
 supervision_bp = Blueprint("supervision", __name__)
-supervision_bp.register_error_handler(CaseError, error_page)
 
 REASON_LABELS = {"overdue": "超时", "idle": "长时间无进展", "no_task": "无人待办", "errored": "流程异常"}
 REASON_TAGS = {"overdue": "超时", "idle": "无进展", "no_task": "无人待办", "errored": "异常"}   # in the table's cells
