@@ -1,4 +1,5 @@
 """Story helpers: play the roles of a call through the API."""
+import time
 import io
 
 CALL = {"title": "明珠东路马路市场占道经营", "urgency": "normal", "list_item": "ZF-01",
@@ -120,3 +121,14 @@ def upload(user, name, content, content_type="application/xml"):
     """An analyst's upload of a .bpmn (or a .zip of one and its forms) to POST /processes."""
     return user.client.post("/api/v1/processes", headers=user.headers, content_type="multipart/form-data",
                             data={"file": (io.BytesIO(content), name, content_type)})
+
+
+def wait_for(predicate, seconds=20, step=0.2):
+    """predicate()'s first true value within `seconds` (for what a scheduler does on its own), else its last."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()

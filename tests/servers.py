@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from conftest import ApiUser
+
 ROOT = Path(__file__).resolve().parent.parent
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # never through an http_proxy
 
@@ -102,10 +104,11 @@ def request(base, method, path, token=None, body=None):
         return Response(e.code, e.read())
 
 
-class RemoteUser:
-    """A demo user talking to several servers: each write (POST, PUT) goes to the next server in
-    turn and each read to the server of the next write, so that two consecutive steps of a case
-    never run on the same process, and what one process wrote is read by another."""
+class RemoteUser(ApiUser):
+    """A demo user (inbox, task and complete as conftest.ApiUser's) talking to several servers: each
+    write (POST, PUT) goes to the next server in turn and each read to the server of the next write,
+    so that two consecutive steps of a case never run on the same process, and what one process
+    wrote is read by another."""
 
     def __init__(self, servers, username, password="demo", turns=None):
         self.servers, self.username = servers, username
@@ -129,21 +132,6 @@ class RemoteUser:
 
     def put(self, path, json=None):
         return request(self._server(True), "PUT", "/api/v1" + path, self.token, json if json is not None else {})
-
-    def inbox(self, case_id=None):
-        r = self.get("/tasks?per_page=200" + (f"&case_id={case_id}" if case_id else ""))
-        assert r.status_code == 200, r.text
-        return r.json["items"]
-
-    def task(self, case_id, name=None):
-        tasks = [t for t in self.inbox(case_id) if name is None or t["name"] == name]
-        assert len(tasks) == 1, f"{self.username}: expected one task {name or ''} in case {case_id}, got {tasks}"
-        return tasks[0]
-
-    def complete(self, task, data=None, expect=200):
-        r = self.post(f"/tasks/{task['id']}/complete", json={"data": data or {}})
-        assert r.status_code == expect, (r.status_code, r.text)
-        return r.json
 
 
 class RemoteUsers(dict):

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from app.extensions import db
-from helpers import CALL
+from helpers import CALL, wait_for
 from servers import RemoteUsers, Server
 
 SINKING = {"duty": "违法建设的日常巡查和制止", "item_code": "ZR-01", "townships": ["T01", "T02"],
@@ -226,17 +226,6 @@ def test_every_path_goes_on_after_each_step_is_followed_by_a_restart(prepared_da
     _stop_all([server])
 
 
-def _wait_for(predicate, seconds=60, step=0.3):
-    import time
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
-
-
 def test_deadlines_fire_once_after_a_kill_and_on_the_other_process(prepared_database, tmp_path):
     """Both servers run the scheduler; the one that set the timers is killed before they are due.
     The other fires each once, and the restarted one finds nothing left to fire."""
@@ -259,7 +248,7 @@ def test_deadlines_fire_once_after_a_kill_and_on_the_other_process(prepared_data
 
         def orders():
             return [t for t in users["supervisor"].inbox(case_id) if t["name"].startswith("督办单")]
-        assert len(_wait_for(lambda: len(orders()) == 2 and orders())) == 2, b.log_tail()
+        assert len(wait_for(lambda: len(orders()) == 2 and orders(), seconds=60)) == 2, b.log_tail()
         users.servers[:] = [a.start(), b]
         events = users["supervisor"].get(f"/cases/{case_id}/audit").json
         assert sum(1 for e in events if e["action"] == "overdue") == 2

@@ -13,22 +13,12 @@ from sqlalchemy import func, select
 from app.cli import start_scheduler
 from app.extensions import db
 from app.models import AuditEvent, Task
-from helpers import accept_and_dispatch, raise_call
+from helpers import accept_and_dispatch, raise_call, wait_for
 
 pytestmark = pytest.mark.lifecycle
 
 FAST = {"limits": {"sign": {"normal": "PT2S"}, "handle": {"normal": "PT30S"}}, "listing_after": "P5D"}
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for(predicate, seconds=20, step=0.2):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 @pytest.fixture
