@@ -97,7 +97,9 @@ def run_schemathesis(base_url, username):
 
 
 @pytest.mark.parametrize("username", ["town_a", "supervisor", "analyst", "admin"])
-def test_the_api_answers_what_its_openapi_document_declares(app, served, username):
+def test_the_api_answers_what_its_openapi_document_declares(app, backend, served, username):
+    if backend == "postgresql" and username != "admin":     # keeps the suite's time; the admin reaches every operation
+        pytest.skip("on PostgreSQL schemathesis runs as the admin only; all four run on SQLite")
     # schemathesis' own fuzzing of the token exchange fails a few hundred logins from this address; the
     # limit per address (tests/test_login_security.py) would then refuse its sign-ins as the demo user too
     app.config["LOGIN_LIMIT_PER_ADDRESS"] = "100000/minute"
