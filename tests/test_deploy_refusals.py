@@ -112,28 +112,26 @@ def test_a_timer_start_event_is_refused_a_signal_thrown_inside_is_not(users):
     assert deployed(users, signals)["version"] == 1
 
 
+def ending_with(**props):
+    """The straight process whose end event carries these properties."""
+    items = "".join(f'<spiffworkflow:property name="{k}" value="{v}"/>' for k, v in props.items())
+    return process(straight()).replace('<bpmn:endEvent id="done"/>', (
+        f'<bpmn:endEvent id="done"><bpmn:extensionElements><spiffworkflow:properties>{items}'
+        '</spiffworkflow:properties></bpmn:extensionElements></bpmn:endEvent>'))
+
+
 def test_an_unknown_flag_kind_is_refused_at_deploy(users):
-    def with_flag(kind):
-        return process(straight()).replace('<bpmn:endEvent id="done"/>', (
-            '<bpmn:endEvent id="done"><bpmn:extensionElements><spiffworkflow:properties>'
-            f'<spiffworkflow:property name="flagKind" value="{kind}"/></spiffworkflow:properties>'
-            '</bpmn:extensionElements></bpmn:endEvent>'))
-    errors = refused(users, with_flag("laziness"))
+    errors = refused(users, ending_with(flagKind="laziness"))
     assert errors[0]["element_id"] == "done" and "flagKind" in errors[0]["message"]
     assert "improper_call" in errors[0]["message"]
-    assert deployed(users, with_flag("improper_call"))["version"] == 1
+    assert deployed(users, ending_with(flagKind="improper_call"))["version"] == 1
 
 
 def test_an_unknown_list_action_is_refused_at_deploy(users):
-    def with_action(action):
-        return process(straight()).replace('<bpmn:endEvent id="done"/>', (
-            '<bpmn:endEvent id="done"><bpmn:extensionElements><spiffworkflow:properties>'
-            f'<spiffworkflow:property name="listAction" value="{action}"/></spiffworkflow:properties>'
-            '</bpmn:extensionElements></bpmn:endEvent>'))
-    errors = refused(users, with_action("publish_everything"))
+    errors = refused(users, ending_with(listAction="publish_everything"))
     assert errors[0]["element_id"] == "done" and "listAction" in errors[0]["message"]
     assert "sink_duty" in errors[0]["message"] and "change_list" in errors[0]["message"]
-    assert deployed(users, with_action("change_list"))["version"] == 1
+    assert deployed(users, ending_with(listAction="change_list"))["version"] == 1
 
 
 def test_an_unknown_list_action_of_an_older_version_goes_on_record_and_the_case_still_ends(app, users):
@@ -149,12 +147,7 @@ def test_an_unknown_list_action_of_an_older_version_goes_on_record_and_the_case_
 
 
 def test_a_flag_condition_that_cannot_be_computed_goes_on_record_and_the_case_still_ends(users):
-    xml = process(straight()).replace('<bpmn:endEvent id="done"/>', (
-        '<bpmn:endEvent id="done"><bpmn:extensionElements><spiffworkflow:properties>'
-        '<spiffworkflow:property name="flagKind" value="improper_call"/>'
-        '<spiffworkflow:property name="flagWhen" value="own_duty == True"/></spiffworkflow:properties>'
-        '</bpmn:extensionElements></bpmn:endEvent>'))
-    deployed(users, xml)
+    deployed(users, ending_with(flagKind="improper_call", flagWhen="own_duty == True"))
     case_id = users["center"].post("/cases", json={"process_id": "probe", "data": {}}).json["id"]
     result = users["center"].complete(users["center"].task(case_id, "办理"))
     assert result["case"]["status"] == "closed"
