@@ -152,3 +152,13 @@ def test_check_repairs_a_case_stranded_by_an_earlier_release(app, users, monkeyp
     assert _check(app)[0] == 0
 
 
+
+
+def test_check_reports_a_state_damaged_in_storage_and_goes_on_with_the_others(app, users):
+    damaged, intact = raise_call(users), raise_call(users)
+    with app.app_context():
+        db.session.execute(text("UPDATE cases SET state = :junk WHERE id = :id"), {"junk": b"not zlib", "id": damaged})
+        db.session.commit()
+    code, output = _check(app)
+    assert code == 1 and f"case {damaged}" in output and "[state]" in output and "案件状态无法读取" in output
+    assert f"case {intact}" not in output and "checked 2 open cases" in output

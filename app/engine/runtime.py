@@ -193,10 +193,16 @@ class CaseRun:
 
     @classmethod
     def load(cls, definition, state):
-        dct = json.loads(zlib.decompress(state))
-        if dct.pop("format", None) != STATE_FORMAT:
+        try:
+            dct = json.loads(zlib.decompress(state))
+        except (zlib.error, TypeError, ValueError) as e:     # damaged in storage
+            raise EngineError(f"案件状态无法读取：{type(e).__name__}") from None
+        if not isinstance(dct, dict) or dct.pop("format", None) != STATE_FORMAT:
             raise EngineError("案件状态格式不受支持")
-        wf = _REGISTRY.restore(dct["workflow"], spec=definition.spec, subprocess_specs=definition.subprocess_specs)
+        try:
+            wf = _REGISTRY.restore(dct["workflow"], spec=definition.spec, subprocess_specs=definition.subprocess_specs)
+        except Exception as e:  # noqa: BLE001 - the serializer raises assorted errors on a damaged state
+            raise EngineError(f"案件状态无法还原：{type(e).__name__}: {e}"[:300]) from None
         return cls(definition, wf)
 
     @staticmethod
