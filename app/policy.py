@@ -34,6 +34,7 @@ CAPABILITIES = {
     "case.read_all": (("center", "supervisor", "analyst", "admin"), "查看全部案件"),
     "case.start": (ANYONE, "发起案件"),                   # and only the roles the process's start names
     "case.retry": (("supervisor", "admin"), "重试异常案件"),
+    "case.take_part": (ANYONE, "参与案件"),               # remarks, files: one's unit takes part, or centre/supervisor
     "task.read": (ANYONE, "查看任务"),                    # addressed to one, or of a case one may see
     "task.complete": (ANYONE, "办理任务"),                # addressed to one's role (and unit)
     "task.claim": (ANYONE, "认领任务"),                   # likewise
@@ -89,6 +90,24 @@ def _case_in_scope(user, case=None, **_):
     return None
 
 
+# who takes part in every case they see, besides the units (and roles) recorded as participants
+PARTAKING_ROLES = ("center", "supervisor")
+
+
+def takes_part(user, case_id):
+    """Whether `user` takes part in the case: their unit (or role) is one of its participants, or
+    they are the response centre or the supervisor, who take part in every call."""
+    return user.has_role(*PARTAKING_ROLES) or scope.took_part(user, case_id)
+
+
+def _taking_part(user, case=None, **_):
+    """Acting on a case (a remark, a file) needs taking part in it; a case one may see without
+    taking part (an analyst, a leader) is forbidden, one out of sight not found."""
+    if case is None or takes_part(user, case.id):
+        return None
+    return Forbidden("只有参与此案件的单位可以这样做") if sees_case(user, case.id) else NotFound("案件不存在或无权查看")
+
+
 def _task_in_sight(user, task=None, **_):
     if task is not None and not (scope.addressed_to(user, task) or sees_case(user, task.case_id)):
         return NotFound("任务不存在或无权查看")
@@ -116,6 +135,7 @@ def _starter(user, process=None, **_):
 _TARGET_RULES = {
     "case.read": _case_in_scope,
     "case.start": _starter,
+    "case.take_part": _taking_part,
     "task.read": _task_in_sight,
     "task.complete": _own_task("此任务不属于您的岗位或单位"),
     "task.claim": _own_task("此任务不属于您的岗位或单位"),
