@@ -3,7 +3,8 @@ waitress on a free port, logging in through /login, and screenshots for the READ
 
 A browser test module calls `require_browser()` first (it skips the module when Chromium or
 Playwright is missing) and imports the fixtures `browser`, `base_url` and `login` from here.
-A module may set VIEWPORT and BUNDLES (files of app/static/dist/ it needs built)."""
+A module may set VIEWPORT and BUNDLES (files of app/static/dist/ it needs built); `login(username, **device)`
+takes Playwright's context options of a device (viewport, is_mobile, has_touch) for one user."""
 import os
 import re
 import threading
@@ -62,8 +63,8 @@ def login(browser, base_url, request):
     viewport = getattr(request.module, "VIEWPORT", {"width": 1280, "height": 900})
     contexts = []
 
-    def login(username):
-        context = browser.new_context(base_url=base_url, viewport=viewport, locale="zh-CN")
+    def login(username, **device):
+        context = browser.new_context(**{"base_url": base_url, "viewport": viewport, "locale": "zh-CN", **device})
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

@@ -108,15 +108,81 @@ function focus(viewer, container) {
   canvas.viewbox({ x: cx - width / scale / 2, y: cy - height / scale / 2, width: width / scale, height: height / scale });
 }
 
+// On a phone a process fitted into the box is too small to read, and one finger cannot drag the
+// canvas: there the diagram is drawn at a readable scale on a sheet as large as the drawing, in a
+// box that scrolls natively (swipe sideways, the page still scrolls up and down), with buttons
+// above it to zoom out, in and to the whole process; the highlighted steps are scrolled into view.
+const NARROW = window.matchMedia('(max-width: 760px)');
+const PHONE_SCALE = 0.8;
+const SHEET_MARGIN = 16;
+
+function drawOnSheet(viewer, container, scale) {
+  const canvas = viewer.get('canvas');
+  const sheet = container.querySelector('.bjs-container');
+  const inner = viewer.drawing || (viewer.drawing = canvas.viewbox().inner);
+  const fit = (container.clientWidth - 2 * SHEET_MARGIN) / inner.width;
+  const s = scale === 'fit' ? Math.min(fit, 1) : scale;
+  const width = Math.max(Math.ceil(inner.width * s) + 2 * SHEET_MARGIN, container.clientWidth);
+  const height = Math.ceil(inner.height * s) + 2 * SHEET_MARGIN;
+  sheet.style.width = `${width}px`;
+  sheet.style.height = `${height}px`;
+  canvas.resized();
+  canvas.viewbox({ x: inner.x - SHEET_MARGIN / s, y: inner.y - SHEET_MARGIN / s, width: width / s, height: height / s });
+  viewer.sheetScale = s;
+  return s;
+}
+
+function scrollToHighlight(viewer, container) {
+  const registry = viewer.get('elementRegistry');
+  const boxes = ids(container.dataset.focus || container.dataset.highlight).map((id) => registry.get(id))
+    .filter(Boolean).map(bounds).filter(Boolean);
+  if (!boxes.length) return;
+  const { x, y } = viewer.get('canvas').viewbox();
+  const s = viewer.sheetScale;
+  const cx = (Math.min(...boxes.map((b) => b.x)) + Math.max(...boxes.map((b) => b.right))) / 2;
+  const cy = (Math.min(...boxes.map((b) => b.y)) + Math.max(...boxes.map((b) => b.bottom))) / 2;
+  container.scrollLeft = (cx - x) * s - container.clientWidth / 2;
+  container.scrollTop = (cy - y) * s - container.clientHeight / 2;
+}
+
+function scrollable(viewer, container) {
+  container.classList.add('diagram-scroll');
+  drawOnSheet(viewer, container, PHONE_SCALE);
+  scrollToHighlight(viewer, container);
+  const tools = document.createElement('div');
+  tools.className = 'diagram-tools';
+  const zoom = (label, scale) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = label;
+    button.addEventListener('click', () => {
+      const s = drawOnSheet(viewer, container, scale(viewer.sheetScale));
+      zoomOut.disabled = s <= 0.3;
+      zoomIn.disabled = s >= 1.6;
+      scrollToHighlight(viewer, container);
+    });
+    tools.appendChild(button);
+    return button;
+  };
+  const zoomOut = zoom('缩小', (s) => Math.max(0.3, s / 1.25));
+  const zoomIn = zoom('放大', (s) => Math.min(1.6, s * 1.25));
+  zoom('全图', () => 'fit');
+  container.before(tools);
+}
+
 async function render(container) {
   let viewer = null;
   try {
     const xml = await fetchXml(container.dataset.bpmnUrl);
     viewer = new NavigatedViewer({ container });
     await viewer.importXML(xml);
-    viewer.get('canvas').zoom('fit-viewport', 'auto');
     decorate(viewer, container);
-    focus(viewer, container);
+    if (NARROW.matches) {
+      scrollable(viewer, container);
+    } else {
+      viewer.get('canvas').zoom('fit-viewport', 'auto');
+      focus(viewer, container);
+    }
   } catch (err) {
     console.warn('huying diagram: cannot show', container.dataset.bpmnUrl, err);
     if (viewer) {
