@@ -107,14 +107,17 @@ def looks_right(page, device, shot=None):
         screenshot(page, f"{device}-{shot}.png")
 
 
-def go(page, link):
-    """Follow a link of the site menu, opening it first where it is folded (on the phone)."""
+def go(page, link, shot=None):
+    """Follow a link of the site menu, opening it first where it is folded (on the phone);
+    writes the screenshot `phone-<shot>.png` of the open menu."""
     toggle = page.locator("header .menu-toggle")
     nav = page.locator("#site-nav")
     if toggle.is_visible():
         expect(nav).to_be_hidden()
         toggle.click()
         expect(toggle).to_have_attribute("aria-expanded", "true")
+        if shot:
+            screenshot(page, f"phone-{shot}.png", full_page=False)
     nav.get_by_role("link", name=link, exact=True).click()
     expect(page.locator("#site-nav a.on")).to_have_text(link)
 
@@ -195,16 +198,16 @@ def test_a_call_through_the_roles_fits_the_screen(app, users, login, device):
 
     # the supervisor finds it on the board, in the case list and on the case page
     sup = login("supervisor", **dev)
-    go(sup, "督办")
+    go(sup, "督办", shot="menu")
     expect(sup.locator("#stuck tbody tr").filter(has_text=TITLE)).to_have_count(1)
     current_step_in_view(sup, diagram_drawn(sup))
     looks_right(sup, device, "supervision")
     for tab in ("问题标记", "延期申请"):
         sup.locator("nav.tabs").get_by_role("link", name=tab).click()
         expect(sup.get_by_role("heading", name=re.compile(f"^{tab}"))).to_be_visible()
-        looks_right(sup, device)
+        looks_right(sup, device, {"问题标记": "flags", "延期申请": "extensions"}[tab])
     go(sup, "清单")
-    looks_right(sup, device)
+    looks_right(sup, device, "list")
     go(sup, "案件")
     looks_right(sup, device, "cases")
     sup.locator("#cases").get_by_role("link", name=TITLE).click()
