@@ -19,9 +19,9 @@ sync_api = require_browser()
 expect = sync_api.expect
 
 from app import cases, deadlines  # noqa: E402
-from helpers import CALL  # noqa: E402
+from helpers import CALL, accept_and_dispatch, raise_call  # noqa: E402
 
-BUNDLES = ("diagram.js",)
+BUNDLES = ("diagram.js", "reports.js")
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"])]
 
 DEVICES = {
@@ -60,7 +60,7 @@ LAYOUT_PROBLEMS = """({ width, touch }) => {
     }
   };
 
-  const header = document.querySelector('header.top');
+  const header = document.querySelector('header.top') || document.createElement('header');
   const centres = [];
   for (const [text, rects, lines] of texts(header)) {
     if (lines > 1) problems.push(`header text "${text}" is broken over ${lines} lines`);
@@ -100,6 +100,7 @@ LAYOUT_PROBLEMS = """({ width, touch }) => {
 def looks_right(page, device, shot=None):
     """The page as a user on `device` would judge it; writes the screenshot `<device>-<shot>.png`."""
     settings = DEVICES[device]
+    page.wait_for_load_state("load")          # the page's style sheets applied, not only its DOM parsed
     problems = page.evaluate(LAYOUT_PROBLEMS, {"width": settings["viewport"]["width"], "touch": device == "phone"})
     assert not problems, f"{page.url} on the {device}:\n" + "\n".join(problems)
     assert page.errors == []
@@ -214,3 +215,16 @@ def test_a_call_through_the_roles_fits_the_screen(app, users, login, device):
     expect(sup.locator("#history > li strong")).to_have_text(["发起呼叫", "受理", "研判派单", "签收"])
     current_step_in_view(sup, diagram_drawn(sup))
     looks_right(sup, device, "case")
+
+
+def test_every_page_in_the_supervisors_menu_fits_a_phone(users, login):
+    """The supervisor's menu reaches the most pages; with the dossier and the list's other pages, none
+    is wider than the phone, squeezes a column or offers a small target."""
+    case_id = raise_call(users)
+    accept_and_dispatch(users, case_id)
+    sup = login("supervisor", **DEVICES["phone"])
+    pages = sup.eval_on_selector_all("#site-nav a", "links => links.map((a) => a.getAttribute('href'))")
+    assert len(pages) >= 7
+    for href in pages + [f"/cases/{case_id}/dossier", "/list/versions", "/list/items/ZF-01"]:
+        assert sup.goto(href).ok
+        looks_right(sup, "phone")
