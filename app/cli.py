@@ -5,7 +5,7 @@ import time
 import click
 from flask import current_app
 
-from . import audit, demo, demo_history, integrity, processes
+from . import audit, demo, demo_history, integrity, notifications, processes
 from .auth import hash_password
 from .database import write_transaction
 from .extensions import db, scheduler
@@ -119,8 +119,21 @@ def register_cli(app):
 
 
 def start_scheduler(app, scheduler_=None):
-    """Check for due timers every SCHEDULER_INTERVAL_SECONDS; returns the running scheduler."""
+    """Check for due timers every SCHEDULER_INTERVAL_SECONDS and send the notifications' outbox every
+    NOTIFY_INTERVAL_SECONDS; returns the running scheduler. Several schedulers on one PostgreSQL
+    database share the work: each case's timer and each message is taken by one of them."""
     sched = scheduler_ or scheduler
+
+    def deliver():
+        with app.app_context():
+            try:
+                for _ in range(20):          # up to 1,000 messages a sweep, 50 claimed at a time
+                    if not sum(notifications.deliver_outbox().values()):
+                        break
+            except Exception:  # noqa: BLE001 - one bad sweep must not stop the next
+                log.exception("outbox delivery failed")
+    sched.add_job(deliver, "interval", seconds=app.config["NOTIFY_INTERVAL_SECONDS"], id="deliver_outbox",
+                  max_instances=1, coalesce=True, replace_existing=True)
 
     def job():
         with app.app_context():
