@@ -71,7 +71,7 @@ def notify(kind, case, text, *, users=None, orgs=None, queues=None, task=None, a
         if email_on and u.email and chosen.get((u.id, "email"), default_enabled(kind, "email")):
             db.session.add(OutboxMessage(channel="email", recipient=u.email, kind=kind,
                                          case_id=getattr(case, "id", None), subject=_subject(kind, case),
-                                         body=_email_body(u, full, link)))
+                                         body=_email_body(u, kind, full, link)))
     units = {u.org_code for u in recipients if u.org_code} | set(orgs or ())
     if units:
         for robot in db.session.execute(select(UnitRobot).where(UnitRobot.org_code.in_(units),
@@ -171,7 +171,8 @@ def _case_ref(case):
 
 
 def _full_text(kind, case, text):
-    return f"【{KINDS[kind]}】{_case_ref(case)}{'：' if case is not None else ''}{text}"[:2000]
+    """What the user reads in the app (the kind is shown beside it) and in the e-mail."""
+    return f"{_case_ref(case)}{'：' if case is not None else ''}{text}"[:2000]
 
 
 def _subject(kind, case):
@@ -183,10 +184,10 @@ def _absolute(link):
     return f"{base}{link}" if base and link else None
 
 
-def _email_body(user, full, link):
+def _email_body(user, kind, full, link):
     url = _absolute(link)
     where = f"\n\n查看：{url}" if url else (f"\n\n请登录呼应平台查看（{link}）。" if link else "")
-    return (f"{user.name or user.username}：\n\n{full}{where}\n\n"
+    return (f"{user.name or user.username}：\n\n【{KINDS[kind]}】{full}{where}\n\n"
             "——呼应 乡呼县应平台（此邮件由系统自动发送，可在“通知设置”中选择接收哪些通知）")
 
 
@@ -340,7 +341,7 @@ def _mask(value, keep=4):
 def mask_url(url):
     """A webhook URL with its key (企业微信 key=, 钉钉 access_token=) shown only by its last characters."""
     parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.urlencode([(k, _mask(v)) for k, v in urllib.parse.parse_qsl(parts.query)], safe="•")
+    query = "&".join(f"{urllib.parse.quote(k)}={_mask(v)}" for k, v in urllib.parse.parse_qsl(parts.query))
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 

@@ -1,5 +1,6 @@
 """Notifications: one's own (the bell), one's preferences, units' group robots and the outbox (admin)."""
-from flask import g
+from flask import g, request
+from flask_smorest import abort
 
 from .. import notifications
 from . import schemas as s
@@ -43,6 +44,8 @@ def get_notification_preferences():
 @blp.errors(422)
 def put_notification_preferences(args):
     """Change some of one's choices ({kinds: {kind: {app, email}}}) and one's e-mail address."""
+    if not request.get_data(cache=True):
+        abort(422, message="请求体应为 JSON 对象")
     email = args.get("email")
     return notifications.save_preferences(g.user, args.get("kinds"), "" if "email" in args and email is None else email)
 
