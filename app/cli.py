@@ -78,8 +78,9 @@ def register_cli(app):
     @click.option("--role", "roles", multiple=True, required=True, help="role code, e.g. admin, township (repeatable)")
     @click.option("--org", "org_code", default=None, help="org unit code, e.g. T01")
     @click.option("--name", default="", help="display name")
+    @click.option("--email", default=None, help="where e-mail notifications go")
     @click.password_option()
-    def add_user(username, roles, org_code, name, password):
+    def add_user(username, roles, org_code, name, email, password):
         """Create a user with a password you choose (outside demo mode nobody else exists)."""
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
@@ -91,7 +92,7 @@ def register_cli(app):
             if org_code and org is None:
                 raise click.ClickException(f"no org unit {org_code}")
             db.session.add(User(username=username, name=name, roles=list(roles), org_id=org.id if org else None,
-                                password_hash=hash_password(password)))
+                                email=email or None, password_hash=hash_password(password)))
             audit.record("user_created", "cli", after={"username": username, "roles": list(roles), "org": org_code})
         click.echo(f"created {username}")
 

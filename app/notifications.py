@@ -523,6 +523,7 @@ def _send(message):
         send_email(message.recipient, message.subject, message.body)
     elif message.channel == "robot":
         robot_row = db.session.get(UnitRobot, message.recipient)
+        db.session.commit()           # no transaction stays open while the platform answers
         if robot_row is None or not robot_row.enabled:
             raise DeliveryError("该单位已没有启用的群机器人")
         send_robot(robot_row, message.subject, message.body)

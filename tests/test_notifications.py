@@ -200,7 +200,8 @@ def test_a_message_given_up_is_shown_to_the_admin_with_its_error_and_sent_on_ret
     r = users["admin"].post(f"/notifications/outbox/{dead['id']}/retry")
     assert r.status_code == 200 and r.json["status"] == "pending" and r.json["attempts"] == 0
     assert deliver(app)["sent"] == 1
-    assert len(receiver.accepted()) == 1 and users["admin"].get("/notifications/outbox?status=failed").json["total"] == 0
+    assert len(receiver.accepted()) == 1
+    assert users["admin"].get("/notifications/outbox?status=failed").json["total"] == 0
 
 
 def test_two_workers_at_once_send_each_message_once(app, users, channels):
@@ -287,7 +288,8 @@ def test_only_the_recipient_marks_a_notification_read(app, users):
     assert first["total"] == second["total"] == 2 and second["page"] == 2          # 受理, then 研判派单
     assert "研判派单" in first["items"][0]["text"] and "受理" in second["items"][0]["text"]     # newest first
     r = users["dept_zf2"].post("/notifications/read-all")
-    assert r.status_code == 200 and r.json["marked"] >= 1 and users["dept_zf2"].get("/notifications").json["unread"] == 0
+    assert r.status_code == 200 and r.json["marked"] >= 1
+    assert users["dept_zf2"].get("/notifications").json["unread"] == 0
     assert zf.get("/notifications").json["unread"] == before - 1         # someone else's read-all is theirs alone
 
 
@@ -306,7 +308,8 @@ def test_the_bell_counts_and_the_notifications_page_marks_read(app, users):
     assert f'data-notification-id="{note.id}"' in page and "签收" in page
     r = post_form(client, "/notifications", f"/notifications/{note.id}/read", {"open": "1"})
     assert r.status_code == 302 and r.headers["Location"] == f"/tasks/{note.task_id}"
-    assert f'data-unread="{unread - 1}"' in client.get("/").get_data(as_text=True) or unread == 1
+    bell = client.get("/").get_data(as_text=True)
+    assert (f'data-unread="{unread - 1}"' in bell) if unread > 1 else ("data-unread" not in bell)
     r = post_form(client, "/notifications/preferences", "/notifications/preferences",
                   {"email": "chen@example.gov.cn", "task_ready.app": "on"})
     assert r.status_code == 302
