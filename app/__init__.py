@@ -57,6 +57,7 @@ def create_app(config=None):
     from .web.audit import audit_bp
     from .web.duty_list import duty_list_bp
     from .web.modeller import modeller_bp
+    from .web.notifications import notifications_bp
     from .web.reports import reports_bp
     from .web.supervision import supervision_bp
     register_api(app)
@@ -66,6 +67,7 @@ def create_app(config=None):
     app.register_blueprint(duty_list_bp)
     app.register_blueprint(modeller_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(notifications_bp)
 
     from .errors import register_handlers
     register_handlers(app)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, duty_list, orgs, policy, processes, supervision
+from . import audit, duty_list, notifications, orgs, policy, processes, supervision
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
@@ -182,6 +182,8 @@ def complete_task(user, task_id, data):
         if task.kind == "order":
             clean = check_form(processes.app_form(task.form), data)
             _finish(user, case, task, clean, {})
+            subject = db.session.get(Task, task.subject_task_id) if task.subject_task_id else None
+            notifications.supervision_order_issued(case, task, subject, user.username)
             return case, current_tasks(case.id)
         definition = processes.definition(case.definition_row)
         clean = check_form(form_schema(definition, task.form, case.data), data)
@@ -439,6 +441,7 @@ def _advance(case, run, actor, step):
                        queue=queue_of(t.role, t.org_code), form=t.form, instructions=t.instructions,
                        created_at=now, due_at=t.due_at, warn_at=t.warn_at)
             db.session.add(row)
+            notifications.task_ready(case, row, actor)
         rows[row.id] = row
         live.append(row)
         key = (t.org_code, None) if t.org_code else (None, t.role)
@@ -466,6 +469,7 @@ def _advance(case, run, actor, step):
             audit.record("task_cancelled", actor, case.id, task=order, detail="案件已结束")
         audit.record("case_" + case.status, actor, case.id, before={"status": before},
                      after={"status": case.status})
+        notifications.case_ended(case, actor)
     else:
         case.state = run.dump()
         case.next_timer_at = run.next_timer_at()

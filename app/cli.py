@@ -5,7 +5,7 @@ import time
 import click
 from flask import current_app
 
-from . import audit, demo, demo_history, integrity, processes
+from . import audit, demo, demo_history, integrity, notifications, processes
 from .auth import hash_password
 from .database import write_transaction
 from .extensions import db, scheduler
@@ -78,8 +78,9 @@ def register_cli(app):
     @click.option("--role", "roles", multiple=True, required=True, help="role code, e.g. admin, township (repeatable)")
     @click.option("--org", "org_code", default=None, help="org unit code, e.g. T01")
     @click.option("--name", default="", help="display name")
+    @click.option("--email", default=None, help="where e-mail notifications go")
     @click.password_option()
-    def add_user(username, roles, org_code, name, password):
+    def add_user(username, roles, org_code, name, email, password):
         """Create a user with a password you choose (outside demo mode nobody else exists)."""
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
@@ -91,7 +92,7 @@ def register_cli(app):
             if org_code and org is None:
                 raise click.ClickException(f"no org unit {org_code}")
             db.session.add(User(username=username, name=name, roles=list(roles), org_id=org.id if org else None,
-                                password_hash=hash_password(password)))
+                                email=email or None, password_hash=hash_password(password)))
             audit.record("user_created", "cli", after={"username": username, "roles": list(roles), "org": org_code})
         click.echo(f"created {username}")
 
@@ -119,8 +120,21 @@ def register_cli(app):
 
 
 def start_scheduler(app, scheduler_=None):
-    """Check for due timers every SCHEDULER_INTERVAL_SECONDS; returns the running scheduler."""
+    """Check for due timers every SCHEDULER_INTERVAL_SECONDS and send the notifications' outbox every
+    NOTIFY_INTERVAL_SECONDS; returns the running scheduler. Several schedulers on one PostgreSQL
+    database share the work: each case's timer and each message is taken by one of them."""
     sched = scheduler_ or scheduler
+
+    def deliver():
+        with app.app_context():
+            try:
+                for _ in range(20):          # up to 1,000 messages a sweep, 50 claimed at a time
+                    if not sum(notifications.deliver_outbox().values()):
+                        break
+            except Exception:  # noqa: BLE001 - one bad sweep must not stop the next
+                log.exception("outbox delivery failed")
+    sched.add_job(deliver, "interval", seconds=app.config["NOTIFY_INTERVAL_SECONDS"], id="deliver_outbox",
+                  max_instances=1, coalesce=True, replace_existing=True)
 
     def job():
         with app.app_context():

@@ -46,6 +46,26 @@ class Config:
     TIMEZONE = os.environ.get("HUYING_TIMEZONE", "Asia/Shanghai")
     PROCESSES_DIR = os.environ.get("HUYING_PROCESSES_DIR") or None    # None: <project>/processes
     FORMS_DIR = os.environ.get("HUYING_FORMS_DIR") or None            # None: <project>/forms
+    # notifications (app/notifications.py). E-mail goes out by SMTP when HUYING_SMTP_HOST is set (else no
+    # e-mail is queued); the group robots' webhooks may only be https to these hosts (an entry with a scheme,
+    # http://127.0.0.1:8080, allows exactly that origin); links in messages start with HUYING_PUBLIC_URL
+    SMTP_HOST = os.environ.get("HUYING_SMTP_HOST") or None
+    SMTP_PORT = int(os.environ.get("HUYING_SMTP_PORT") or (465 if os.environ.get("HUYING_SMTP_SSL") == "1" else 25))
+    SMTP_USER = os.environ.get("HUYING_SMTP_USER") or None
+    SMTP_PASSWORD = os.environ.get("HUYING_SMTP_PASSWORD") or None
+    SMTP_FROM = os.environ.get("HUYING_SMTP_FROM") or "huying@localhost"
+    SMTP_STARTTLS = os.environ.get("HUYING_SMTP_STARTTLS", "0") == "1"
+    SMTP_SSL = os.environ.get("HUYING_SMTP_SSL", "0") == "1"
+    ROBOT_HOSTS = [h.strip() for h in (os.environ.get("HUYING_ROBOT_HOSTS")
+                                       or "qyapi.weixin.qq.com,oapi.dingtalk.com").split(",") if h.strip()]
+    PUBLIC_URL = os.environ.get("HUYING_PUBLIC_URL") or None
+    NOTIFY_INTERVAL_SECONDS = float(os.environ.get("HUYING_NOTIFY_INTERVAL_SECONDS")
+                                    or os.environ.get("SCHEDULER_INTERVAL_SECONDS", "10"))
+    NOTIFY_MAX_ATTEMPTS = int(os.environ.get("HUYING_NOTIFY_MAX_ATTEMPTS", "8"))      # then the message is failed
+    NOTIFY_RETRY_SECONDS = int(os.environ.get("HUYING_NOTIFY_RETRY_SECONDS", "30"))   # doubled after each failure
+    NOTIFY_RETRY_MAX_SECONDS = int(os.environ.get("HUYING_NOTIFY_RETRY_MAX_SECONDS", str(6 * 3600)))
+    NOTIFY_LEASE_SECONDS = int(os.environ.get("HUYING_NOTIFY_LEASE_SECONDS", "120"))  # a claim's life
+    NOTIFY_TIMEOUT_SECONDS = float(os.environ.get("HUYING_NOTIFY_TIMEOUT_SECONDS", "10"))
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     WTF_CSRF_TIME_LIMIT = None

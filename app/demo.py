@@ -34,6 +34,7 @@ def load_demo():
         db.session.flush()
         for u in org["users"]:
             db.session.add(User(username=u["username"], name=u.get("name", ""), roles=u["roles"],
+                                email=u.get("email") or f"{u['username']}@demo.huying.example",
                                 org_id=units[u["org"]].id if u.get("org") else None, password_hash=password))
         version = ListVersion(version=1, title=duty_list.get("title", "属地管理事项责任清单"),
                               note=duty_list.get("note"), effective_date=duty_list.get("effective_date"))

@@ -65,6 +65,11 @@ CAPABILITIES = {
     "settings.read": (ANYONE, "查看督办设置"),
     "settings.edit": (("admin",), "修改督办设置"),
     "user.revoke": (("admin",), "撤销他人的登录"),
+    "notification.read": (ANYONE, "查看通知"),             # one's own; anyone else's is not found
+    "notification.settings": (ANYONE, "设置自己的通知"),
+    "robot.manage": (("admin",), "设置单位的群机器人"),
+    "outbox.read": (("admin",), "查看通知发送情况"),
+    "outbox.retry": (("admin",), "重新发送通知"),
 }
 
 
@@ -132,7 +137,14 @@ def _starter(user, process=None, **_):
     return None
 
 
+def _own_notification(user, notification=None, **_):
+    if notification is not None and notification.user_id != user.id:
+        return NotFound("通知不存在")
+    return None
+
+
 _TARGET_RULES = {
+    "notification.read": _own_notification,
     "case.read": _case_in_scope,
     "case.start": _starter,
     "case.take_part": _taking_part,
@@ -143,7 +155,7 @@ _TARGET_RULES = {
 }
 
 
-def refusal(user, capability, case=None, task=None, process=None):
+def refusal(user, capability, case=None, task=None, process=None, notification=None):
     """The error refusing `user` the capability (on the case, task or process given), or None
     when it is allowed. The role comes first, so a refusal by role says nothing of the target."""
     if not getattr(user, "is_authenticated", False):
@@ -151,7 +163,8 @@ def refusal(user, capability, case=None, task=None, process=None):
     if not _holds(user, capability):
         return _only(capability)
     rule = _TARGET_RULES.get(capability)
-    return rule(user, case=case, task=task, process=process) if rule is not None else None
+    return rule(user, case=case, task=task, process=process, notification=notification) if rule is not None \
+        else None
 
 
 def allows(user, capability, **target):
@@ -291,6 +304,22 @@ ROUTES = {
     "api.remove_calendar_day": "calendar.edit",
     "api.get_settings": "settings.read",
     "api.put_settings": "settings.edit",
+    # notifications
+    "api.list_notifications": "notification.read",
+    "api.read_notification": "notification.read",
+    "api.read_all_notifications": "notification.read",
+    "api.get_notification_preferences": "notification.settings",
+    "api.put_notification_preferences": "notification.settings",
+    "api.get_unit_robot": "robot.manage",
+    "api.put_unit_robot": "robot.manage",
+    "api.list_outbox": "outbox.read",
+    "api.retry_outbox_message": "outbox.retry",
+    "notifications.index": "notification.read",
+    "notifications.read": "notification.read",
+    "notifications.read_all": "notification.read",
+    "notifications.preferences": "notification.settings",
+    "notifications.admin": {"GET": "outbox.read", "POST": "robot.manage"},
+    "notifications.retry": "outbox.retry",
 }
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, func, select
 
-from . import audit, deadlines, orgs, policy
+from . import audit, deadlines, notifications, orgs, policy
 from .errors import CaseError
 from .database import lock_case, write_transaction
 from .extensions import db
@@ -36,6 +36,8 @@ def escalate(case, esc, rows, actor):
             subject.reminded_at = now
         audit.record("reminder", actor, case.id, task=subject, org_code=getattr(subject, "org_code", None),
                      detail=f"{esc.name}：{about} 即将到期，已催办")
+        if subject is not None:
+            notifications.deadline_warning(case, subject, actor)
         return
     if esc.kind == "listed":
         case.listed = True
@@ -51,6 +53,9 @@ def escalate(case, esc, rows, actor):
                  instructions=_order_instructions(esc.kind, subject, unit))
     db.session.add(order)
     audit.record("task_ready", actor, case.id, task=order, after={"role": "supervisor", "kind": esc.kind})
+    if subject is not None and esc.kind in ("order", "listed"):
+        notifications.deadline_passed(case, subject, actor)
+    notifications.supervision_order(case, order, actor)
 
 
 def _order_instructions(kind, subject, unit):

@@ -32,6 +32,9 @@ SEMANTIC_VALIDATION = [
     ("GET", "/api/v1/accountability-reviews/report", "the list item and the township must exist on that date"),
     ("POST", "/api/v1/accountability-reviews", "the list item and the township must exist on that date"),
     ("GET", "/api/v1/audit/export", "`from` and `to` must lie between 1900 and 9000 (OpenAPI has no date-time bounds)"),
+    ("PUT", "/api/v1/units/{org_code}/robot", "the unit must exist and the webhook be https to a platform's host "
+                                              "(HUYING_ROBOT_HOSTS): no request to any other address"),
+    ("PUT", "/api/v1/notifications/preferences", "`email` must be an e-mail address"),
 ]
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from app import policy, processes
 from app.extensions import db
-from app.models import AuditEvent, Case, Task, User
+from app.models import AuditEvent, Case, Notification, OutboxMessage, Task, User
 from conftest import BACKENDS, ApiUser, _fill, _make_app, _truncate_all
 from helpers import accept_and_dispatch, csrf_token, raise_call, web_login
 
@@ -41,6 +41,7 @@ WRONG_ANSWERS = {"returned": 7, "accepted": 7, "approved": 7, "consent": 7}    #
 FLAG = {"org": "T01", "kind": "improper_call", "evidence": "所呼事项属乡镇主体责任"}
 REVIEW = {"item_code": "ZF-01", "township": "T01", "incident_date": "2026-01-05"}
 VERSIONS = {"from": 1, "to": 2}
+ROBOT = {"platform": "wecom", "webhook_url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=policy-test"}
 SAMPLES = {
     ("api.token", "POST"): {"json": {"username": "town_a", "password": "demo"}},
     ("web.login", "POST"): {"data": {"username": "town_a", "password": "demo"}},
@@ -74,6 +75,10 @@ SAMPLES = {
     ("modeller.deploy", "POST"): {"json": {"bpmn": "<x/>"}},
     ("api.list_diff", "GET"): {"query": {"from": 1}},
     ("duty_list.diff", "GET"): {"query": {"from": 1, "to": 1}},
+    ("api.put_notification_preferences", "PUT"): {"json": {}},
+    ("notifications.preferences", "POST"): {"data": {"email": "", "task_ready.app": "on"}},
+    ("api.put_unit_robot", "PUT"): {"json": ROBOT},
+    ("notifications.admin", "POST"): {"data": dict(ROBOT, org="D01", kinds="task_ready", enabled="on")},
 }
 
 
@@ -101,6 +106,7 @@ def world(request, tmp_path_factory):
         _truncate_all(app)
         _fill(app)
     users = Users(app.test_client())
+    assert users["admin"].put("/units/D01/robot", json=ROBOT).status_code == 200     # an outbox message at dispatch
     own_call = raise_call(users)
     accept_and_dispatch(users, own_call, lead="D01", co=("D02",))
     co_task = users["dept_zr"].task(own_call, "签收")
@@ -130,11 +136,24 @@ def world(request, tmp_path_factory):
         "code": ["ZF-01"],
         "filename": ["style.css"],
         "username": ["center2"],
+        "notification_id": [_first(app, Notification, Notification.user_id == _user_id(app, "dept_zf"))],
+        "org_code": ["D01"],
+        "message_id": [_first(app, OutboxMessage, OutboxMessage.channel == "robot")],
     }
     yield world
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def _user_id(app, username):
+    with app.app_context():
+        return db.session.execute(select(User.id).where(User.username == username)).scalar_one()
+
+
+def _first(app, model, where):
+    with app.app_context():
+        return db.session.execute(select(model.id).where(where).order_by(model.id)).scalars().first()
 
 
 def routes(app):
@@ -161,7 +180,8 @@ def _requests(world, rule, method):
     combos = [({}, dict(sample.get("target", {})))]
     for name in sorted(rule.arguments):
         assert name in world, f"{rule.rule}: no values to try for <{name}>; add them to the `world` fixture"
-        kind = {"case_id": "case", "task_id": "task", "process_id": "process"}.get(name)
+        kind = {"case_id": "case", "task_id": "task", "process_id": "process",
+                "notification_id": "notification"}.get(name)
         combos = [(dict(values, **{name: v}), dict(target, **({kind: v} if kind else {})))
                   for values, target in combos for v in world[name]]
     with world["app"].test_request_context():
@@ -186,6 +206,8 @@ def _expected(app, username, capability, target):
             found["task"] = db.session.get(Task, target["task"])
         if "process" in target:
             found["process"] = processes.latest_version(target["process"])
+        if "notification" in target:
+            found["notification"] = db.session.get(Notification, target["notification"])
         error = policy.refusal(user, capability, **found)
         db.session.remove()
         return error

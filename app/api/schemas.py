@@ -529,3 +529,105 @@ class Revoked(Base):
     username = fields.String()
     sessions = fields.Integer(metadata={"description": "browser sessions ended"})
     tokens = fields.Integer(metadata={"description": "API tokens revoked"})
+
+
+# --- notifications ----------------------------------------------------------------------------
+NOTIFICATION_KINDS = ["task_ready", "deadline_warning", "deadline_passed", "supervision_order", "comment", "urge",
+                      "case_closed", "case_rejected"]
+
+
+class NotificationQuery(PageArgs):
+    unread = fields.Boolean(load_default=False, metadata={"description": "true: only the unread ones"})
+
+
+class NotificationOut(Base):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": NOTIFICATION_KINDS})
+    case_id = fields.Integer(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    text = fields.String()
+    at = fields.String()
+    read = fields.Boolean()
+    link = fields.String(allow_none=True, metadata={"description": "the path of the task (or case) in the web app"})
+
+
+class NotificationPage(Base):
+    items = fields.List(fields.Nested(NotificationOut))
+    total = fields.Integer()
+    unread = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class ReadAll(Base):
+    marked = fields.Integer(metadata={"description": "how many were unread"})
+    unread = fields.Integer()
+
+
+class ChannelChoice(Base):
+    app = fields.Boolean()
+    email = fields.Boolean()
+
+
+class Preferences(Base):
+    email = fields.String(allow_none=True)
+    email_enabled = fields.Boolean(metadata={"description": "whether the server sends e-mail at all (SMTP set up)"})
+    kinds = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
+                        values=fields.Nested(ChannelChoice))
+
+
+class PreferencesIn(Base):
+    email = fields.String(allow_none=True, validate=[validate.Length(max=200), NO_NUL],
+                          metadata={"description": "\"\" or null: no e-mail"})
+    kinds = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
+                        values=fields.Nested(ChannelChoice))
+
+
+class RobotOut(Base):
+    org = fields.String()
+    org_name = fields.String(allow_none=True)
+    configured = fields.Boolean()
+    platform = fields.String(allow_none=True, metadata={"enum": ["wecom", "dingtalk"]})
+    webhook_url = fields.String(allow_none=True, metadata={"description": "its key masked"})
+    has_secret = fields.Boolean()
+    secret = fields.String(allow_none=True, metadata={"description": "masked: its last characters only"})
+    kinds = fields.List(fields.String())
+    enabled = fields.Boolean()
+
+
+class RobotIn(Base):
+    platform = fields.String(required=True, allow_none=True, validate=validate.OneOf(["wecom", "dingtalk"]),
+                             metadata={"description": "null removes the unit's robot"})
+    webhook_url = fields.String(validate=[validate.Length(min=1, max=500), NO_NUL],
+                                metadata={"description": "https to the platform's host; omitted: the stored one"})
+    secret = fields.String(validate=[validate.Length(max=200), NO_NUL],
+                           metadata={"description": "钉钉's signing secret (SEC…); omitted: kept, \"\": removed"})
+    kinds = fields.List(fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)))
+    enabled = fields.Boolean(load_default=True)
+
+
+class OutboxQuery(PageArgs):
+    status = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "failed"]))
+
+
+class OutboxMessageOut(Base):
+    id = fields.Integer()
+    channel = fields.String(metadata={"enum": ["email", "robot"]})
+    recipient = fields.String()
+    kind = fields.String()
+    case_id = fields.Integer(allow_none=True)
+    subject = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.String()
+    sent_at = fields.String(allow_none=True)
+
+
+class OutboxPage(Base):
+    items = fields.List(fields.Nested(OutboxMessageOut))
+    total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    page = fields.Integer()
+    per_page = fields.Integer()

@@ -34,6 +34,8 @@ ACTION_LABELS = {
     "demo_loaded": "载入演示数据", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
     "login_throttled": "登录受限", "sessions_revoked": "撤销登录",
     "permission_refused": "无权访问", "demo_history_loaded": "载入演示历史", "audit_exported": "导出留痕",
+    "robot_changed": "设置群机器人", "robot_removed": "删除群机器人", "notification_preferences_changed": "修改通知设置",
+    "outbox_retried": "重新发送通知",
 }
 PER_PAGE = 20
 
