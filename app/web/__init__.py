@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, deadlines, lists, orgs, policy, processes
+from .. import auth, cases, deadlines, evidence, lists, orgs, policy, processes
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
@@ -140,10 +140,16 @@ def case_list():
 def new_case(process_id):
     _row, definition, schema = cases.start_form(current_user, process_id)
     values, errors = {}, {}
+    status = 200
     if request.method == "POST":
         values = parse_form(schema, request.form)
         try:
-            case = cases.start_case(current_user, process_id, values)
+            # the files first: one refused leaves no case, and the page keeps what was typed
+            staged = evidence.stage(evidence.uploads_of(request.files, "photos", "files"))
+            case = cases.start_case(current_user, process_id, values, files=staged)
+        except evidence.FileRefused as e:
+            flash(f"{e.message}。已填写的内容已保留，请重新选择文件后提交。", "error")
+            status = e.status
         except cases.Invalid as e:
             errors = e.errors or {}
             flash("表单填写有误，请检查标红的项目", "error")
@@ -153,7 +159,8 @@ def new_case(process_id):
             flash(f"已提交：{case.title}", "ok")
             return redirect(url_for("web.case_page", case_id=case.id))
     return render_template("new_case.html", definition=definition, schema=schema, values=values,
-                           errors=errors, fields=widgets(schema, values, errors)), (422 if errors else 200)
+                           errors=errors, fields=widgets(schema, values, errors),
+                           upload=evidence.upload_settings()), (422 if errors else status)
 
 
 @web_bp.route("/cases/<int(max=2147483647):case_id>")
@@ -220,6 +227,7 @@ def _shown(prop, value):
 def task_page(task_id):
     task, case, definition, schema = cases.task_view(current_user, task_id)
     values, errors = _prefill(definition, schema, case.data or {}), {}
+    status = 200
     if request.method == "POST":
         values = parse_form(schema, request.form) if schema else {}
         shortcut = request.form.get("_shortcut", type=int)
@@ -227,7 +235,11 @@ def task_page(task_id):
         if shortcut is not None and 0 <= shortcut < len(shortcuts):
             values = dict(shortcuts[shortcut].get("data") or {})     # a one-click answer the form offers
         try:
-            case, _next = cases.complete_task(current_user, task_id, values)
+            staged = evidence.stage(evidence.uploads_of(request.files, "photos", "files"))
+            case, _next = cases.complete_task(current_user, task_id, values, files=staged)
+        except evidence.FileRefused as e:
+            flash(f"{e.message}。已填写的内容已保留，请重新选择文件后提交。", "error")
+            status = e.status
         except cases.Invalid as e:
             errors = e.errors or {}
             flash("表单填写有误，请检查标红的项目", "error")
@@ -245,7 +257,8 @@ def task_page(task_id):
                            extensions=task_extensions(current_user, task),
                            can_extend=may_request_extension(current_user, task),
                            max_extension=deadlines.settings()["max_extension_days"],
-                           ext_errors={}), (422 if errors else 200)
+                           ext_errors={}, upload=evidence.upload_settings(),
+                           files=evidence.files_of(case.id)), (422 if errors else status)
 
 
 @web_bp.route("/tasks/<task_id>/extension", methods=["POST"])
@@ -281,3 +294,6 @@ def unclaim(task_id):
     except cases.CaseError as e:
         flash(e.message, "error")
     return redirect(url_for("web.task_page", task_id=task_id))
+
+
+from . import files  # noqa: E402,F401 - the files' routes join this blueprint
