@@ -2,6 +2,7 @@
 import json
 import os
 import secrets
+import tempfile
 
 
 class Config:
@@ -98,6 +99,8 @@ def instance_secret_key(path):
 
 class TestConfig(Config):
     TESTING = True
+    # the tests' files (content-addressed, so shared harmlessly); a test that alters one uses its own
+    STORAGE = os.path.join(tempfile.gettempdir(), "huying-test-files")
     SECRET_KEY = "test-secret"
     HUYING_DEMO = True
     HUYING_DEMO_HISTORY = False    # tests load demo.load_demo() and see no history

@@ -412,6 +412,16 @@ def to_dict(row):
             "thumbnail": row.thumbnail_sha256 is not None}
 
 
+def by_step(rows, tasks, org_names):
+    """[(label, [attachment])]: a case's files grouped by the step they are about, in the order given;
+    files about no step (with the call, or added later) under 呼叫及补充材料."""
+    names = {t.id: f"{t.name} · {org_names.get(t.org_code, t.org_code or '')}".rstrip(" ·") for t in tasks}
+    groups = {}
+    for row in rows:
+        groups.setdefault(names.get(row.task_id, "呼叫及补充材料") if row.task_id else "呼叫及补充材料", []).append(row)
+    return list(groups.items())
+
+
 def is_image(row):
     return row.content_type in SHOWN_INLINE
 

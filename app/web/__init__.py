@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, deadlines, evidence, lists, orgs, policy, processes
+from .. import auth, cases, deadlines, evidence, lists, orgs, policy, processes, scope
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "demo_loaded": "载入演示数据", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
     "login_throttled": "登录受限", "sessions_revoked": "撤销登录",
     "permission_refused": "无权访问", "demo_history_loaded": "载入演示历史", "audit_exported": "导出留痕",
+    "attachment_added": "添加文件",
 }
 PER_PAGE = 20
 
@@ -63,7 +64,7 @@ def can(capability, **target):
 @web_bp.app_context_processor
 def labels():
     return {"STATUS_LABELS": STATUS_LABELS, "URGENCY_LABELS": URGENCY_LABELS, "ROLE_LABELS": ROLES,
-            "ACTION_LABELS": ACTION_LABELS, "short": short}
+            "ACTION_LABELS": ACTION_LABELS, "short": short, "human_size": evidence.human_size}
 
 
 class LoginForm(FlaskForm):
@@ -170,7 +171,11 @@ def case_page(case_id):
     case, current, history = found.case, found.current, found.completed
     definition = processes.definition(case.definition_row)
     start_schema = definition.form(definition.start.form) or {}
+    names = orgs.org_names()
     return render_template("case.html", case=case, current=current, history=history,
+                           file_groups=evidence.by_step(evidence.files_of(case.id), found.tasks, names),
+                           upload=evidence.upload_settings(),
+                           own_tasks=[t for t in found.tasks if t.kind == "engine" and scope.addressed_to(current_user, t)],
                            current_elements=sorted({t.element_id for t in current if t.kind == "engine"}),
                            done_elements=sorted({t.element_id for t in history if t.kind == "engine"}),
                            marks={t.id: deadline_mark(t) for t in current},
@@ -258,7 +263,8 @@ def task_page(task_id):
                            can_extend=may_request_extension(current_user, task),
                            max_extension=deadlines.settings()["max_extension_days"],
                            ext_errors={}, upload=evidence.upload_settings(),
-                           files=evidence.files_of(case.id)), (422 if errors else status)
+                           files=evidence.files_of(case.id), user_names=orgs.user_names()), \
+        (422 if errors else status)
 
 
 @web_bp.route("/tasks/<task_id>/extension", methods=["POST"])
