@@ -216,9 +216,8 @@ ROUTES = {
     "api.case_audit": "case.read",
     "audit.dossier": "case.read",
     # evidence: who may see a case sees its files; who takes part in it adds them
-    "api.upload_attachment": "case.take_part",
+    "api.attachments": {"GET": "case.read", "POST": "case.take_part"},
     "web.add_attachments": "case.take_part",
-    "api.list_attachments": "case.read",
     "api.download_attachment": "case.read",
     "api.attachment_thumbnail": "case.read",
     "web.attachment_file": "case.read",

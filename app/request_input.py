@@ -126,7 +126,7 @@ class _StrictJSON:
 
 # the routes that take files (app/evidence.py): their bodies may be as big as their files allow; one
 # file per request for the API (UPLOAD_MAX_BYTES), a form's files together (UPLOAD_MAX_REQUEST_BYTES) in the browser
-UPLOAD_ROUTES = {"api.upload_attachment": False, "web.add_attachments": True, "web.new_case": True,
+UPLOAD_ROUTES = {"api.attachments": False, "web.add_attachments": True, "web.new_case": True,
                  "web.task_page": True}
 MULTIPART_OVERHEAD = 1024 * 1024     # the form's other fields and the parts' headers
 
