@@ -55,7 +55,8 @@ class Config:
     # directory path, or `database` (chunks in the app's database, shared by every app process and machine)
     STORAGE = os.environ.get("HUYING_STORAGE") or "instance"
     UPLOAD_MAX_BYTES = int(os.environ.get("HUYING_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))    # one file
-    UPLOAD_MAX_REQUEST_BYTES = int(os.environ.get("HUYING_UPLOAD_MAX_REQUEST_BYTES", str(100 * 1024 * 1024)))  # a form's files
+    # a browser form's files together (the call form, a reply)
+    UPLOAD_MAX_REQUEST_BYTES = int(os.environ.get("HUYING_UPLOAD_MAX_REQUEST_BYTES", str(100 * 1024 * 1024)))
     UPLOAD_MAX_FILES_PER_CASE = int(os.environ.get("HUYING_UPLOAD_MAX_FILES_PER_CASE", "50"))
     UPLOAD_MAX_PIXELS = int(os.environ.get("HUYING_UPLOAD_MAX_PIXELS", str(60_000_000)))   # images, before decoding
     # the extensions accepted (each checked by the file's bytes); default: every type app/evidence.py knows

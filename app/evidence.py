@@ -13,7 +13,6 @@ carrying its SHA-256, size, type, uploader and time, so the trail proves what wa
 Who may: `case.take_part` to add, `case.read` to see and download (app/policy.py).
 """
 import io
-import os
 import re
 import tempfile
 import unicodedata
@@ -464,9 +463,3 @@ def cases_with_files(batch=500):
         if len(ids) < batch:
             return
         last = ids[-1]
-
-
-def storage_label():
-    setting = (current_app.config.get("STORAGE") or "instance").strip()
-    return "数据库（分块存储）" if setting == "database" else ("instance/files 目录" if setting == "instance"
-                                                              else os.path.basename(setting) + " 目录")

@@ -23,7 +23,7 @@ DESCRIPTION = "道路贯通后形成马路市场，摊点流动，街道多次�
 
 
 @pytest.fixture
-def open_page(browser, base_url):
+def open_page(browser, base_url):  # noqa: F811 - the fixtures imported above
     contexts = []
 
     def open_page(username, size):

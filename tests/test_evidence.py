@@ -158,9 +158,9 @@ def test_files_and_their_hashes_are_in_the_dossier_and_the_export_and_an_altered
         f"/audit/export?format=jsonl&case_id={case_id}").get_data(as_text=True).splitlines()]
     added = {e["after"]["name"]: e["after"] for e in lines if e["action"] == "attachment_added"}
     assert added["马路市场.jpg"]["sha256"] == hashlib.sha256(street).hexdigest()
-    assert added["情况说明.pdf"] == {"attachment_id": doc["id"], "name": "情况说明.pdf", "sha256": doc["sha256"],
-                                   "size": len(report), "content_type": "application/pdf", "uploaded_by": "town_a",
-                                   "uploaded_at": doc["uploaded_at"]}
+    assert added["情况说明.pdf"] == {
+        "attachment_id": doc["id"], "name": "情况说明.pdf", "sha256": doc["sha256"], "size": len(report),
+        "content_type": "application/pdf", "uploaded_by": "town_a", "uploaded_at": doc["uploaded_at"]}
     assert app.test_cli_runner().invoke(args=["huying", "check"]).exit_code == 0
 
     alter_stored(app, storage, doc["sha256"])

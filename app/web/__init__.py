@@ -175,7 +175,8 @@ def case_page(case_id):
     return render_template("case.html", case=case, current=current, history=history,
                            file_groups=evidence.by_step(evidence.files_of(case.id), found.tasks, names),
                            upload=evidence.upload_settings(),
-                           own_tasks=[t for t in found.tasks if t.kind == "engine" and scope.addressed_to(current_user, t)],
+                           own_tasks=[t for t in found.tasks
+                                      if t.kind == "engine" and scope.addressed_to(current_user, t)],
                            current_elements=sorted({t.element_id for t in current if t.kind == "engine"}),
                            done_elements=sorted({t.element_id for t in history if t.kind == "engine"}),
                            marks={t.id: deadline_mark(t) for t in current},
