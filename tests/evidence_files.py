@@ -49,6 +49,25 @@ def xlsx():
     return out.getvalue()
 
 
+def heic():
+    """A photo as an iPhone takes it (HEIF), written with pillow-heif."""
+    from pillow_heif import register_heif_opener
+    register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "orange").save(out, format="HEIF")
+    return out.getvalue()
+
+
+def xls():
+    """An Excel 97–2003 workbook: an OLE compound file with a Workbook stream (as WPS 表格's .et is)."""
+    import xlwt
+    wb = xlwt.Workbook()
+    wb.add_sheet("台账").write(0, 0, "整改")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def attach(user, case_id, name, content, expect=201, **fields):
     """POST one file to a case as `user` (an ApiUser); the answer's JSON."""
     data = dict(fields, file=(io.BytesIO(content), name))

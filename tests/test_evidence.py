@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import BlobChunk
-from evidence_files import attach, docx, pdf, photo, xlsx
+from evidence_files import attach, docx, heic, pdf, photo, xls, xlsx
 from helpers import accept_and_dispatch, csrf_token, raise_call, web_login
 
 
@@ -109,10 +109,13 @@ def test_a_file_whose_bytes_are_not_its_claimed_type_or_too_big_is_refused_and_l
             ("说明.docx", b"PK\x03\x04 not really a zip", "不是可接受的文件类型"),
             ("page.html", b"<html></html>", "不支持的文件类型"),
             ("run.exe", b"MZ\x90\x00", "不支持的文件类型"),
+            ("情况说明.doc", xls(), "与其扩展名不符"),                               # a workbook as a Word file
             ("空.png", b"", "空文件")]:
         refused = attach(town, case_id, name, content, expect=422)
         assert says in refused["message"], (name, refused)
-    for name, content in [("现场.webp", photo(fmt="WEBP")), ("说明.docx", docx()), ("台账.xlsx", xlsx())]:
+    accepted = [("现场.webp", photo(fmt="WEBP")), ("现场.heic", heic()), ("说明.docx", docx()),
+                ("台账.xlsx", xlsx()), ("台账.xls", xls()), ("台账.et", xls())]
+    for name, content in accepted:
         attach(town, case_id, name, content)
 
     app.config["UPLOAD_MAX_BYTES"] = 100_000
@@ -124,10 +127,18 @@ def test_a_file_whose_bytes_are_not_its_claimed_type_or_too_big_is_refused_and_l
                          content_type="multipart/form-data; boundary=x",
                          environ_overrides={"CONTENT_LENGTH": str(10_000_000)})
     assert r.status_code == 413 and r.json["error"] == "request_entity_too_large"
-    assert town.get(f"/cases/{case_id}/attachments").json["total"] == 3
+    listed = town.get(f"/cases/{case_id}/attachments").json
+    assert [(a["name"], a["content_type"]) for a in listed["items"]] == [
+        ("现场.webp", "image/webp"), ("现场.heic", "image/heic"),
+        ("说明.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("台账.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("台账.xls", "application/vnd.ms-excel"), ("台账.et", "application/vnd.ms-excel")]
+    heic_file = listed["items"][1]
+    assert heic_file["thumbnail"] and town.get(f"/attachments/{heic_file['id']}/thumbnail").status_code == 200
+    assert town.get(f"/attachments/{heic_file['id']}").headers["Content-Disposition"].startswith("attachment")
 
-    app.config["UPLOAD_MAX_FILES_PER_CASE"] = 3
-    assert "最多 3 个文件" in attach(town, case_id, "第四个.png", photo(fmt="PNG"), expect=409)["message"]
+    app.config["UPLOAD_MAX_FILES_PER_CASE"] = 6
+    assert "最多 6 个文件" in attach(town, case_id, "第四个.png", photo(fmt="PNG"), expect=409)["message"]
 
 
 def test_a_photo_is_thumbnailed_upright_and_a_decompression_bomb_is_refused(app, users):
