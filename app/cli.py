@@ -72,10 +72,10 @@ def register_cli(app):
             for kind, text in f.problems:
                 click.echo(f"  [{kind}] {text}")
         bad = report.disagreeing
-        click.echo(f"checked {report.checked} open cases in {report.seconds:.2f} s: "
-                   f"{len(bad)} disagree" + (f", {sum(1 for f in bad if f.repaired)} repaired" if repair else ""))
         click.echo(f"checked {report.files_checked} files against their recorded SHA-256: "
                    f"{sum(len(f.problems) for f in report.evidence)} altered or missing")
+        click.echo(f"checked {report.checked} open cases in {report.seconds:.2f} s: "
+                   f"{len(bad)} disagree" + (f", {sum(1 for f in bad if f.repaired)} repaired" if repair else ""))
         if (bad and not (repair and all(f.repaired for f in bad))) or report.evidence:
             raise SystemExit(1)
 
