@@ -226,24 +226,30 @@ class _Counted:
 
 def stage(uploads):
     """Check and store files given as werkzeug FileStorage (or (name, binary stream) pairs); returns
-    [Staged]. Nothing is attached yet; a refusal (Invalid 422, TooLarge 413) names the file."""
-    staged, limit = [], max_bytes()
-    for upload in uploads:
-        name, stream = (upload if isinstance(upload, tuple) else (upload.filename, upload.stream))
-        name = safe_name(name)
-        spool = _spooled(stream, limit, name)
-        try:
-            if not spool.tell() and not spool.read(1):
+    [Staged]. Every file is checked before any is stored; nothing is attached yet. A refusal
+    (FileRefused 422, TooLarge 413) names the file."""
+    checked, limit = [], max_bytes()
+    try:
+        for upload in uploads:
+            name, stream = (upload if isinstance(upload, tuple) else (upload.filename, upload.stream))
+            name = safe_name(name)
+            spool = _spooled(stream, limit, name)
+            checked.append((name, spool))
+            if not spool.read(1):
                 raise FileRefused(f"“{name}”是空文件")
             content_type = check_type(name, spool)
             thumb = _thumbnail(name, spool) if content_type.startswith("image/") else None
+            checked[-1] = (name, spool, content_type, thumb)
+        staged = []
+        for name, spool, content_type, thumb in checked:
             spool.seek(0)
             sha256, size = storage().put(spool)
             thumb_sha = storage().put(thumb)[0] if thumb is not None else None
-        finally:
-            spool.close()
-        staged.append(Staged(name, size, content_type, sha256, thumb_sha))
-    return staged
+            staged.append(Staged(name, size, content_type, sha256, thumb_sha))
+        return staged
+    finally:
+        for entry in checked:
+            entry[1].close()
 
 
 def _spooled(stream, limit, name):
