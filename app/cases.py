@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, duty_list, notifications, orgs, policy, processes, supervision
+from . import audit, duty_list, evidence, notifications, orgs, policy, processes, supervision
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
@@ -151,7 +151,9 @@ def start_form(user, process_id):
 
 
 # --- writing ----------------------------------------------------------------------------------
-def start_case(user, process_id, data):
+def start_case(user, process_id, data, files=()):
+    """Start a case; `files` (app/evidence.Staged, checked and stored before) are attached to it in
+    the same transaction, so a call is raised with its evidence or not at all."""
     row, definition, start_schema = start_form(user, process_id)
     clean = check_form(start_schema, data)
     engine_data = {k: None for k in ((start_schema or {}).get("properties") or {})}
@@ -169,14 +171,16 @@ def start_case(user, process_id, data):
             db.session.add(CaseParticipant(case_id=case.id, org_code=user.org_code))
         audit.record("case_started", user.username, case.id, after=clean, org_code=user.org_code,
                      detail=f"{row.process_id} v{row.version}")
+        evidence.attach(user, case, files)
         run = CaseRun.start(definition)
         _advance(case, run, user.username, lambda: run.begin(engine_data))
     _keep(case, run)
     return case
 
 
-def complete_task(user, task_id, data):
-    """Complete a ready task with form data; returns (case, next ready tasks of the case)."""
+def complete_task(user, task_id, data, files=()):
+    """Complete a ready task with form data; returns (case, next ready tasks of the case). `files`
+    (app/evidence.Staged) are attached to the reply, about this task, in the same transaction."""
     with write_transaction():
         case, task = _lock_for_action(user, task_id, "task.complete")
         if task.kind == "order":
@@ -191,6 +195,7 @@ def complete_task(user, task_id, data):
         if not run.task_is_ready(task.id):
             raise Conflict("任务已不处于待办状态")
         current = run.task_data(task.id)
+        evidence.attach(user, case, files, task=task)
         _finish(user, case, task, clean, {k: current.get(k) for k in clean})
         ready = _advance(case, run, user.username, lambda: run.complete(task.id, clean))
     _keep(case, run)

@@ -58,8 +58,8 @@ def register_cli(app):
     @group.command("check")
     @click.option("--repair", is_flag=True, help="re-project the cases that disagree (on record)")
     def check(repair):
-        """Read every open case: stored state, inbox rows, next timer and audit trail must agree.
-        Exit 1 when a disagreement remains."""
+        """Read every open case: stored state, inbox rows, next timer and audit trail must agree; and
+        re-hash every case's files against their recorded SHA-256. Exit 1 when a disagreement remains."""
         report = integrity.check_open_cases(repair=repair)
         for f in report.disagreeing:
             click.echo(f"case {f.case_id} {f.title}")
@@ -67,10 +67,16 @@ def register_cli(app):
                 click.echo(f"  [{kind}] {text}")
             for text in f.repaired:
                 click.echo(f"  repaired: {text}")
+        for f in report.evidence:
+            click.echo(f"case {f.case_id} {f.title}")
+            for kind, text in f.problems:
+                click.echo(f"  [{kind}] {text}")
         bad = report.disagreeing
+        click.echo(f"checked {report.files_checked} files against their recorded SHA-256: "
+                   f"{sum(len(f.problems) for f in report.evidence)} altered or missing")
         click.echo(f"checked {report.checked} open cases in {report.seconds:.2f} s: "
                    f"{len(bad)} disagree" + (f", {sum(1 for f in bad if f.repaired)} repaired" if repair else ""))
-        if bad and not (repair and all(f.repaired for f in bad)):
+        if (bad and not (repair and all(f.repaired for f in bad))) or report.evidence:
             raise SystemExit(1)
 
     @group.command("add-user")

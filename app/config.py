@@ -2,6 +2,7 @@
 import json
 import os
 import secrets
+import tempfile
 
 
 class Config:
@@ -69,7 +70,17 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     WTF_CSRF_TIME_LIMIT = None
-    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024      # any request body; the uploads' own limits are below
+    # evidence (app/evidence.py, app/storage.py): where files are kept — `instance` (instance/files/), a
+    # directory path, or `database` (chunks in the app's database, shared by every app process and machine)
+    STORAGE = os.environ.get("HUYING_STORAGE") or "instance"
+    UPLOAD_MAX_BYTES = int(os.environ.get("HUYING_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))    # one file
+    # a browser form's files together (the call form, a reply)
+    UPLOAD_MAX_REQUEST_BYTES = int(os.environ.get("HUYING_UPLOAD_MAX_REQUEST_BYTES", str(100 * 1024 * 1024)))
+    UPLOAD_MAX_FILES_PER_CASE = int(os.environ.get("HUYING_UPLOAD_MAX_FILES_PER_CASE", "50"))
+    UPLOAD_MAX_PIXELS = int(os.environ.get("HUYING_UPLOAD_MAX_PIXELS", str(60_000_000)))   # images, before decoding
+    # the extensions accepted (each checked by the file's bytes); default: every type app/evidence.py knows
+    UPLOAD_TYPES = os.environ.get("HUYING_UPLOAD_TYPES") or None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     JSON_SORT_KEYS = False
@@ -109,6 +120,8 @@ def instance_secret_key(path):
 
 class TestConfig(Config):
     TESTING = True
+    # the tests' files (content-addressed, so shared harmlessly); a test that alters one uses its own
+    STORAGE = os.path.join(tempfile.gettempdir(), "huying-test-files")
     SECRET_KEY = "test-secret"
     HUYING_DEMO = True
     HUYING_DEMO_HISTORY = False    # tests load demo.load_demo() and see no history

@@ -5,13 +5,17 @@ re-projects the case from its stored state (the inbox rows, the next timer, a st
 error on the supervisor's board), merges multi-instance children a lost merge left behind
 (engine-notes G14), and puts the repair on record. History is never rewritten: an audit event
 that is missing stays missing and is reported.
+
+The files of every case, open or not, are re-hashed from the storage against the SHA-256
+recorded when they were given (`check_evidence`): a file altered or lost in storage is reported,
+never repaired.
 """
 import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from . import cases, processes
+from . import cases, evidence, processes
 from .engine import CaseRun, EngineError
 from .extensions import db
 from .models import AuditEvent, Case, Task
@@ -34,6 +38,8 @@ class Report:
     checked: int = 0
     seconds: float = 0.0
     findings: list = field(default_factory=list)
+    files_checked: int = 0
+    evidence: list = field(default_factory=list)     # [Finding] of cases whose files are not what was given
 
     @property
     def disagreeing(self):
@@ -56,8 +62,21 @@ def check_open_cases(repair=False, batch=200):
             report.checked += 1
         last_id = ids[-1]
         db.session.rollback()        # let the read transaction go between batches
+    report.files_checked, report.evidence = check_evidence()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def check_evidence():
+    """(files checked, [Finding]) over the files of every case: each one's stored bytes re-hashed."""
+    checked, findings = 0, []
+    for case_id in evidence.cases_with_files():
+        results = evidence.verify(case_id)
+        checked += len(results)
+        problems = [("evidence", f"文件 #{row.id}“{row.name}”：{problem}") for row, problem in results if problem]
+        if problems:
+            findings.append(Finding(case_id, db.session.get(Case, case_id).title, problems))
+    return checked, findings
 
 
 def check_case(case_id):

@@ -228,6 +228,13 @@ ROUTES = {
     "api.get_case": "case.read",
     "api.case_audit": "case.read",
     "audit.dossier": "case.read",
+    # evidence: who may see a case sees its files; who takes part in it adds them
+    "api.attachments": {"GET": "case.read", "POST": "case.take_part"},
+    "web.add_attachments": "case.take_part",
+    "api.download_attachment": "case.read",
+    "api.attachment_thumbnail": "case.read",
+    "web.attachment_file": "case.read",
+    "web.attachment_thumbnail": "case.read",
     "web.new_case": "case.start",
     "api.create_case": "case.start",
     "web.task_page": {"GET": "task.read", "POST": "task.complete"},

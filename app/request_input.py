@@ -17,7 +17,7 @@ to this site); the API's query parameters are refused per field by their schemas
 import json
 import math
 
-from flask import Request, abort, request
+from flask import Request, abort, current_app, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 MAX_DEPTH = 32              # the deepest real body (a list change's proposed item) nests 3 levels
@@ -124,8 +124,29 @@ class _StrictJSON:
         return strict_loads(data)
 
 
+# the routes that take files (app/evidence.py): their bodies may be as big as their files allow; one
+# file per request for the API (UPLOAD_MAX_BYTES), a form's files together (UPLOAD_MAX_REQUEST_BYTES) in the browser
+UPLOAD_ROUTES = {"api.attachments": False, "web.add_attachments": True, "web.new_case": True,
+                 "web.task_page": True}
+MULTIPART_OVERHEAD = 1024 * 1024     # the form's other fields and the parts' headers
+
+
 class HuyingRequest(Request):
-    """Flask's request with strict JSON bodies and Chinese refusals (400 bad JSON, 415 not JSON)."""
+    """Flask's request with strict JSON bodies and Chinese refusals (400 bad JSON, 415 not JSON), and
+    a body limit that lets the upload routes take their files (413 beyond, read or announced)."""
+
+    @property
+    def max_content_length(self):
+        several = UPLOAD_ROUTES.get(self.endpoint)
+        if several is None or not current_app:
+            return super().max_content_length
+        config = current_app.config
+        files = config["UPLOAD_MAX_REQUEST_BYTES"] if several else config["UPLOAD_MAX_BYTES"]
+        return max(config["MAX_CONTENT_LENGTH"] or 0, files + MULTIPART_OVERHEAD)
+
+    @max_content_length.setter
+    def max_content_length(self, value):
+        self._max_content_length = value
 
     @property
     def json_module(self):

@@ -11,6 +11,9 @@
    as CSV, JSON Lines and XLSX (events, bytes, seconds, and how much the server process's peak
    resident memory grew: it stays flat however long the trail) and verifies the chain.
 5. `flask huying check` over open calls parked at six different steps through the API.
+6. Evidence: upload and download of a 10 MB file (a PDF) through the same kind of server, MB/s,
+   with the default storage (a directory under instance/) and the shared one (the database, in
+   chunks). `python -m bench evidence` runs this part alone.
 Never part of `make test`; nothing here asserts a time.
 """
 import http.client
@@ -33,6 +36,8 @@ N_OPEN = int(os.environ.get("BENCH_OPEN_CASES", "100000"))
 QUERY_REPEATS = int(os.environ.get("BENCH_QUERY_REPEATS", "60"))
 N_AUDIT = int(os.environ.get("BENCH_AUDIT_EVENTS", "100000"))
 N_CHECK = int(os.environ.get("BENCH_CHECK_CASES", "300"))
+FILE_MB = int(os.environ.get("BENCH_FILE_MB", "10"))
+FILE_REPEATS = int(os.environ.get("BENCH_FILE_REPEATS", "5"))
 
 
 def free_port():
@@ -366,7 +371,68 @@ def export_audit(port, token, fmt, pid):
     return int(r.getheader("X-Total-Count")), size, seconds, rss.growth_mb
 
 
+def _multipart(name, content, boundary="huying-bench-boundary"):
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode()
+    return head + content + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def evidence_throughput(tmp, storage):
+    """[(label, n, median MB/s, None, note)] of uploading and downloading a FILE_MB MB PDF, each a new content."""
+    port = free_port()
+    setting = os.path.join(tmp, f"files-{storage}") if storage == "directory" else "database"
+    proc = start_server(f"sqlite:///{os.path.join(tmp, f'evidence-{storage}.db')}", port, HUYING_DEMO_HISTORY="0",
+                        HUYING_STORAGE=setting)
+    up, down = [], []
+    try:
+        town = Api(port, "town_a")
+        status, case = town.call("POST", "/cases", {"process_id": "call_response", "data": {
+            "title": "证据上传测速", "description": "十兆字节的情况说明", "urgency": "normal"}})
+        assert status == 201, case
+        size = FILE_MB * 1024 * 1024
+        for i in range(FILE_REPEATS):
+            content = b"%PDF-1.4\n%" + os.urandom(size - 16) + b"\n%%EOF\n"
+            body, content_type = _multipart(f"bench-{i}.pdf", content)
+            t0 = time.perf_counter()
+            town.conn.request("POST", f"/api/v1/cases/{case['id']}/attachments", body,
+                              {"Content-Type": content_type, "Authorization": "Bearer " + town.token})
+            r = town.conn.getresponse()
+            answer = json.loads(r.read())
+            up.append(time.perf_counter() - t0)
+            assert r.status == 201, answer
+            t0 = time.perf_counter()
+            town.conn.request("GET", f"/api/v1/attachments/{answer['id']}",
+                              headers={"Authorization": "Bearer " + town.token})
+            r = town.conn.getresponse()
+            got = 0
+            while chunk := r.read(256 * 1024):
+                got += len(chunk)
+            down.append(time.perf_counter() - t0)
+            assert r.status == 200 and got == len(content), (r.status, got)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    mb = FILE_MB * 1.048576
+    where = "instance/ directory" if storage == "directory" else "database, SQLite"
+    return [(f"upload {FILE_MB} MB, {where} (MB/s)", len(up), mb / statistics.median(up), None,
+             f"median {statistics.median(up):.2f} s a file"),
+            (f"download {FILE_MB} MB, {where} (MB/s)", len(down), mb / statistics.median(down), None,
+             f"median {statistics.median(down):.2f} s a file")]
+
+
+def print_rows(rows):
+    print(f"{'measure':44} {'n':>6} {'median':>9} {'p95':>9}")
+    for label, n, med, p95, *note in rows:
+        p95 = f"{p95:>9.2f}" if p95 is not None else " " * 9
+        print(f"{label:44} {n:>6} {med:>9.2f} {p95}" + (f"  {note[0]}" if note else ""))
+
+
 def main():
+    if sys.argv[1:] == ["evidence"]:
+        tmp = tempfile.mkdtemp(prefix="huying-bench-")
+        print(f"\nHuying bench, evidence — {datetime.now().isoformat(timespec='minutes')}, {os.cpu_count()} cores\n")
+        print_rows(evidence_throughput(tmp, "directory") + evidence_throughput(tmp, "database"))
+        return
     tmp = tempfile.mkdtemp(prefix="huying-bench-")
     db_path = os.path.join(tmp, "bench.db")
     port = free_port()
@@ -417,14 +483,12 @@ def main():
     finally:
         proc.terminate()
         proc.wait(10)
+    rows.extend(evidence_throughput(tmp, "directory") + evidence_throughput(tmp, "database"))
     fired, sweep_ms, idle, idle_ms = scheduler_sweep(db_path)
     check_line, check_seconds = check_open_cases(os.path.join(tmp, "check.db"))
     print(f"\nHuying bench — {datetime.now().isoformat(timespec='minutes')}, {os.cpu_count()} cores, "
           f"{N_OPEN:,} open cases ({n_tasks:,} ready tasks) for the queries\n")
-    print(f"{'measure':44} {'n':>6} {'median':>9} {'p95':>9}")
-    for label, n, med, p95, *note in rows:
-        p95 = f"{p95:>9.2f}" if p95 is not None else " " * 9
-        print(f"{label:44} {n:>6} {med:>9.2f} {p95}" + (f"  {note[0]}" if note else ""))
+    print_rows(rows)
     print(f"(audit rows: n = events, of which {N_AUDIT:,} appended in bulk; the median column = seconds of one request)")
     print(f"\nscheduler sweep over {N_OPEN:,} open cases with 100 due: {fired} cases fired in {sweep_ms:.0f} ms "
           f"({sweep_ms / max(fired, 1):.1f} ms a case, each with two departments' reminders and supervision orders); "

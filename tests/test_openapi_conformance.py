@@ -24,6 +24,8 @@ SEMANTIC_VALIDATION = [
     ("POST", "/api/v1/cases", "`data` is checked against the start form of the process named"),
     ("POST", "/api/v1/tasks/{task_id}/complete", "`data` is checked against the form of that task"),
     ("POST", "/api/v1/processes", "the file must be a valid BPMN (or a .zip of one and its forms)"),
+    ("POST", "/api/v1/cases/{case_id}/attachments", "the file's bytes must be of an allowed type, the one its name "
+                                                    "claims, on a case the caller takes part in"),
     ("PUT", "/api/v1/reports/weights", "the three rates' weights, merged with those stored, must sum above 0"),
     ("PUT", "/api/v1/settings/supervision", "a limit may count at most 366 working days, or 366 days in all of "
                                             "its hours, minutes and seconds"),

@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 
 from app import policy, processes
 from app.extensions import db
-from app.models import AuditEvent, Case, Notification, OutboxMessage, Task, User
+from app.models import Attachment, AuditEvent, Case, Notification, OutboxMessage, Task, User
 from conftest import BACKENDS, ApiUser, _fill, _make_app, _truncate_all
+from evidence_files import attach, photo
 from helpers import accept_and_dispatch, csrf_token, raise_call, web_login
 
 # one demo user per role (app/demo/org.json)
@@ -72,6 +73,7 @@ SAMPLES = {
     ("modeller.migration", "POST"): {"query": VERSIONS, "data": {}},
     ("api.migrate", "POST"): {"json": dict(VERSIONS, case_ids=[])},
     ("api.upload_process", "POST"): {"file": ("x.bpmn", b"<x/>")},
+    ("api.attachments", "POST"): {"file": ("现场.png", photo(size=(40, 30), fmt="PNG"))},
     ("modeller.deploy", "POST"): {"json": {"bpmn": "<x/>"}},
     ("api.list_diff", "GET"): {"query": {"from": 1}},
     ("duty_list.diff", "GET"): {"query": {"from": 1, "to": 1}},
@@ -118,6 +120,7 @@ def world(request, tmp_path_factory):
     assert r.status_code == 201, r.json
     sinking = r.json["id"]
     users["town_b"].complete(users["town_b"].task(sinking), {"consent": True})
+    attachment = attach(users["town_a"], own_call, "现场.jpg", photo())["id"]
     assert users["admin"].put("/calendar/2030-01-01", json={"kind": "holiday", "name": "测试假日"}).status_code == 200
     with app.app_context():
         for process_id, old, new in (("call_response", 'name="受理"', 'name="受理登记"'),
@@ -131,6 +134,7 @@ def world(request, tmp_path_factory):
                     users["staffing"].task(sinking, "编办审核")["id"]],
         "process_id": ["call_response", "duty_sinking"],
         "ext_id": [extension],
+        "attachment_id": [attachment],
         "number": [1],
         "day": ["2030-01-01"],
         "code": ["ZF-01"],
@@ -181,7 +185,7 @@ def _requests(world, rule, method):
     for name in sorted(rule.arguments):
         assert name in world, f"{rule.rule}: no values to try for <{name}>; add them to the `world` fixture"
         kind = {"case_id": "case", "task_id": "task", "process_id": "process",
-                "notification_id": "notification"}.get(name)
+                "notification_id": "notification", "attachment_id": "attachment"}.get(name)
         combos = [(dict(values, **{name: v}), dict(target, **({kind: v} if kind else {})))
                   for values, target in combos for v in world[name]]
     with world["app"].test_request_context():
@@ -208,6 +212,8 @@ def _expected(app, username, capability, target):
             found["process"] = processes.latest_version(target["process"])
         if "notification" in target:
             found["notification"] = db.session.get(Notification, target["notification"])
+        if "attachment" in target:        # a file is seen by who sees its case
+            found["case"] = db.session.get(Case, db.session.get(Attachment, target["attachment"]).case_id)
         error = policy.refusal(user, capability, **found)
         db.session.remove()
         return error

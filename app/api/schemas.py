@@ -631,3 +631,33 @@ class OutboxPage(Base):
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     page = fields.Integer()
     per_page = fields.Integer()
+
+
+class AttachmentOut(Base):
+    """A file on a case (CONTRACT §6); its bytes at GET /attachments/{id}."""
+    id = fields.Integer(required=True)
+    case_id = fields.Integer(required=True)
+    task_id = fields.String(allow_none=True, metadata={"description": "the step it is about, if any"})
+    name = fields.String(required=True)
+    size = fields.Integer(required=True, metadata={"description": "bytes"})
+    content_type = fields.String(required=True, metadata={"description": "as found in the file's bytes"})
+    sha256 = fields.String(required=True, metadata={"description": "SHA-256 of the bytes, hex; on the audit trail"})
+    note = fields.String(allow_none=True)
+    uploaded_by = fields.String(required=True)
+    uploaded_org = fields.String(allow_none=True)
+    uploaded_at = fields.String(required=True, metadata={"format": "date-time"})
+    thumbnail = fields.Boolean(metadata={"description": "an image: a JPEG thumbnail at /attachments/{id}/thumbnail"})
+
+
+class AttachmentPage(Base):
+    items = fields.List(fields.Nested(AttachmentOut), required=True)
+    total = fields.Integer(required=True)
+
+
+UPLOAD_FORM = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "a photo (JPEG, PNG, WebP, HEIC), PDF, Office or WPS document, MP4 or "
+                                           "MOV video; its type is checked by its bytes"},
+                   "task_id": {"type": "string", "maxLength": 36, "description": "the step of the case it is about"},
+                   "note": {"type": "string", "maxLength": 2000}}}}}}

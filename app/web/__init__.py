@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, deadlines, lists, orgs, policy, processes
+from .. import auth, cases, deadlines, evidence, lists, orgs, policy, processes, scope
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "permission_refused": "无权访问", "demo_history_loaded": "载入演示历史", "audit_exported": "导出留痕",
     "robot_changed": "设置群机器人", "robot_removed": "删除群机器人", "notification_preferences_changed": "修改通知设置",
     "outbox_retried": "重新发送通知",
+    "attachment_added": "添加文件",
 }
 PER_PAGE = 20
 
@@ -65,7 +66,7 @@ def can(capability, **target):
 @web_bp.app_context_processor
 def labels():
     return {"STATUS_LABELS": STATUS_LABELS, "URGENCY_LABELS": URGENCY_LABELS, "ROLE_LABELS": ROLES,
-            "ACTION_LABELS": ACTION_LABELS, "short": short}
+            "ACTION_LABELS": ACTION_LABELS, "short": short, "human_size": evidence.human_size}
 
 
 class LoginForm(FlaskForm):
@@ -142,10 +143,16 @@ def case_list():
 def new_case(process_id):
     _row, definition, schema = cases.start_form(current_user, process_id)
     values, errors = {}, {}
+    status = 200
     if request.method == "POST":
         values = parse_form(schema, request.form)
         try:
-            case = cases.start_case(current_user, process_id, values)
+            # the files first: one refused leaves no case, and the page keeps what was typed
+            staged = evidence.stage(evidence.uploads_of(request.files, "photos", "files"))
+            case = cases.start_case(current_user, process_id, values, files=staged)
+        except evidence.FileRefused as e:
+            flash(f"{e.message}。已填写的内容已保留，请重新选择文件后提交。", "error")
+            status = e.status
         except cases.Invalid as e:
             errors = e.errors or {}
             flash("表单填写有误，请检查标红的项目", "error")
@@ -155,7 +162,8 @@ def new_case(process_id):
             flash(f"已提交：{case.title}", "ok")
             return redirect(url_for("web.case_page", case_id=case.id))
     return render_template("new_case.html", definition=definition, schema=schema, values=values,
-                           errors=errors, fields=widgets(schema, values, errors)), (422 if errors else 200)
+                           errors=errors, fields=widgets(schema, values, errors),
+                           upload=evidence.upload_settings()), (422 if errors else status)
 
 
 @web_bp.route("/cases/<int(max=2147483647):case_id>")
@@ -165,7 +173,12 @@ def case_page(case_id):
     case, current, history = found.case, found.current, found.completed
     definition = processes.definition(case.definition_row)
     start_schema = definition.form(definition.start.form) or {}
+    names = orgs.org_names()
     return render_template("case.html", case=case, current=current, history=history,
+                           file_groups=evidence.by_step(evidence.files_of(case.id), found.tasks, names),
+                           upload=evidence.upload_settings(),
+                           own_tasks=[t for t in found.tasks
+                                      if t.kind == "engine" and scope.addressed_to(current_user, t)],
                            current_elements=sorted({t.element_id for t in current if t.kind == "engine"}),
                            done_elements=sorted({t.element_id for t in history if t.kind == "engine"}),
                            marks={t.id: deadline_mark(t) for t in current},
@@ -222,6 +235,7 @@ def _shown(prop, value):
 def task_page(task_id):
     task, case, definition, schema = cases.task_view(current_user, task_id)
     values, errors = _prefill(definition, schema, case.data or {}), {}
+    status = 200
     if request.method == "POST":
         values = parse_form(schema, request.form) if schema else {}
         shortcut = request.form.get("_shortcut", type=int)
@@ -229,7 +243,11 @@ def task_page(task_id):
         if shortcut is not None and 0 <= shortcut < len(shortcuts):
             values = dict(shortcuts[shortcut].get("data") or {})     # a one-click answer the form offers
         try:
-            case, _next = cases.complete_task(current_user, task_id, values)
+            staged = evidence.stage(evidence.uploads_of(request.files, "photos", "files"))
+            case, _next = cases.complete_task(current_user, task_id, values, files=staged)
+        except evidence.FileRefused as e:
+            flash(f"{e.message}。已填写的内容已保留，请重新选择文件后提交。", "error")
+            status = e.status
         except cases.Invalid as e:
             errors = e.errors or {}
             flash("表单填写有误，请检查标红的项目", "error")
@@ -247,7 +265,9 @@ def task_page(task_id):
                            extensions=task_extensions(current_user, task),
                            can_extend=may_request_extension(current_user, task),
                            max_extension=deadlines.settings()["max_extension_days"],
-                           ext_errors={}), (422 if errors else 200)
+                           ext_errors={}, upload=evidence.upload_settings(),
+                           files=evidence.files_of(case.id), user_names=orgs.user_names()), \
+        (422 if errors else status)
 
 
 @web_bp.route("/tasks/<task_id>/extension", methods=["POST"])
@@ -283,3 +303,6 @@ def unclaim(task_id):
     except cases.CaseError as e:
         flash(e.message, "error")
     return redirect(url_for("web.task_page", task_id=task_id))
+
+
+from . import files  # noqa: E402,F401 - the files' routes join this blueprint

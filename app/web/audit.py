@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 
-from .. import audit, audit_export, cases, orgs, policy, processes
+from .. import audit, audit_export, cases, evidence, orgs, policy, processes
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
 from . import ACTION_LABELS, result_rows
@@ -94,8 +94,12 @@ def dossier(case_id):
     case, tasks, events = found.case, found.tasks, found.events
     definition = processes.definition(case.definition_row)
     now = utcnow()
+    files = evidence.verify(case_id)
     return render_template(
         "dossier.html", case=case, definition=definition, now=now, org_names=orgs.org_names(),
+        files=files, bad_files=sum(1 for _f, problem in files if problem),
+        file_labels={f.id: evidence.label_of(f) for f, _p in files},
+        step_names={t.id: t.name for t in tasks},
         user_names=orgs.user_names(), events=events, check=audit.verify_case(case_id),
         start_fields=result_rows(definition.form(definition.start.form) or {}, case.data or {}),
         steps=[_step(definition, t, now) for t in tasks],
