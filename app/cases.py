@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, duty_list, orgs, policy, processes, supervision
+from . import audit, duty_list, orgs, policy, processes, search, supervision
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
@@ -182,6 +182,7 @@ def complete_task(user, task_id, data):
         if task.kind == "order":
             clean = check_form(processes.app_form(task.form), data)
             _finish(user, case, task, clean, {})
+            search.reindex(case)
             return case, current_tasks(case.id)
         definition = processes.definition(case.definition_row)
         clean = check_form(form_schema(definition, task.form, case.data), data)
@@ -403,6 +404,7 @@ def _advance(case, run, actor, step):
         fired = run.escalations_since(since)
     except EngineError as e:
         _mark_errored(case, run, actor, e)
+        search.reindex(case)
         return []
     now = utcnow()
     open_rows = {t.id: t for t in db.session.execute(
@@ -472,6 +474,7 @@ def _advance(case, run, actor, step):
         stalled = None if live else run.stall()
         if stalled:     # what the step did stays done; the case goes to the supervisor's board
             _mark_errored(case, run, actor, EngineError(*stalled))
+    search.reindex(case)
     return sorted(live, key=lambda r: (r.created_at, r.id))
 
 
