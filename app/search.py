@@ -284,9 +284,12 @@ def _hits(phrases):
                     "WHERE search_terms MATCH :match" % ", ".join(map(str, SQLITE_WEIGHTS)))
         stmt = stmt.bindparams(bindparam("match", _fts5_query(phrases)))
     else:
-        stmt = text("SELECT case_id, -ts_rank(CAST(:weights AS real[]), terms, CAST(:query AS tsquery)) AS score "
-                    "FROM search_documents WHERE terms @@ CAST(:query AS tsquery)")
-        stmt = stmt.bindparams(bindparam("query", _tsquery(phrases)), bindparam("weights", PG_WEIGHTS))
+        # ts_rank of an AND ranks by how close its words stand; each word's weight is what counts here
+        ranks = " + ".join(f"ts_rank(CAST(:weights AS real[]), terms, CAST(:q{i} AS tsquery))"
+                           for i in range(len(phrases)))
+        stmt = text(f"SELECT case_id, -({ranks}) AS score FROM search_documents WHERE terms @@ CAST(:query AS tsquery)")
+        stmt = stmt.bindparams(bindparam("query", _tsquery(phrases)), bindparam("weights", PG_WEIGHTS),
+                               *(bindparam(f"q{i}", _tsquery([p])) for i, p in enumerate(phrases)))
     return stmt.columns(case_id=Integer, score=Float).subquery("hits")
 
 

@@ -160,6 +160,6 @@ def test_history_calls_are_found_by_a_word_of_their_reply(app, users, history):
         task = db.session.execute(select(Task).where(Task.element_id == "handle", Task.status == "completed")
                                   .order_by(Task.id)).scalars().first()
         word = task.result["result"][2:6]
-    page = users["center"].get("/cases", query_string={"q": word}).json
-    assert task.case_id in [c["id"] for c in page["items"]] or page["total"] > 50
-    assert any("<mark>" in c["highlight"]["title"] + (c["highlight"]["snippet"] or "") for c in page["items"])
+    page = users["center"].get("/cases", query_string={"q": f"{word} #{task.case_id}"}).json
+    assert page["items"][0]["id"] == task.case_id
+    assert f"<mark>{word}</mark>" in page["items"][0]["highlight"]["snippet"]
