@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 from sqlalchemy import Float, Integer, bindparam, delete, func, select, text
+from sqlalchemy.orm import defer, lazyload
 
 from . import orgs, processes
 from .extensions import db
@@ -315,15 +316,19 @@ def find(where, q, page=1, per_page=50):
     if not phrases:
         return Found([], 0, {}, [])
     hits = _hits(phrases)
-    stmt = (select(Case, func.count().over().label("total")).join(hits, hits.c.case_id == Case.id)
+    # the page's ids and the count in one pass over narrow rows; the page's cases read after
+    stmt = (select(Case.id, func.count().over()).join(hits, hits.c.case_id == Case.id)
             .where(*where).order_by(hits.c.score, Case.id.desc()).limit(per_page).offset((page - 1) * per_page))
     rows = db.session.execute(stmt).all()
     if rows:
-        total = rows[0].total
+        total = rows[0][1]
     else:
         total = db.session.execute(select(func.count()).select_from(Case)
                                    .join(hits, hits.c.case_id == Case.id).where(*where)).scalar()
-    cases = [r[0] for r in rows]
+    by_id = {c.id: c for c in db.session.execute(
+        select(Case).where(Case.id.in_([r[0] for r in rows]))
+        .options(lazyload(Case.definition_row), defer(Case.state))).scalars()}
+    cases = [by_id[r[0]] for r in rows if r[0] in by_id]
     return Found(cases, total, highlights(cases, phrases), [p.pattern for p in phrases])
 
 
@@ -353,15 +358,17 @@ BEFORE, AFTER = 24, 56       # characters of context a snippet shows around its 
 def mark(value, pattern, window=False):
     """The text, escaped, with every match of the pattern in <mark>; None when nothing matches.
     With window, only the stretch around the first match, with … where it is cut."""
-    norm, origin = [], []
-    for i, ch in enumerate(value):
-        for n in normal(ch):
-            norm.append(n)
-            origin.append(i)
-    spans = []
-    for m in pattern.finditer("".join(norm)):
-        if m.end() > m.start():
-            spans.append((origin[m.start()], origin[m.end() - 1] + 1))
+    folded = normal(value)
+    if len(folded) == len(value):       # nearly always: each character folds to one
+        spans = [m.span() for m in pattern.finditer(folded) if m.end() > m.start()]
+    else:
+        norm, origin = [], []
+        for i, ch in enumerate(value):
+            for n in normal(ch):
+                norm.append(n)
+                origin.append(i)
+        spans = [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer("".join(norm))
+                 if m.end() > m.start()]
     if not spans:
         return None
     lo, hi = 0, len(value)
