@@ -85,4 +85,5 @@ def search_page(user, q, page=1, per_page=50, process_id=None, status=None, stuc
     """search.Found: the page of the cases `user` may see that match the words of `q`, best first,
     with the words marked in their titles and snippets."""
     policy.require(user, "case.read")
-    return search.find(_case_where(user, process_id, status, stuck), q, page, per_page)
+    filters = _case_where(user, process_id, status, stuck)[1:]
+    return search.find(policy.participation_filter(user), filters, q, page, per_page)

@@ -31,8 +31,11 @@ def upgrade():
         op.execute("CREATE VIRTUAL TABLE search_terms USING fts5(number, title, body, meta, "
                    "tokenize = 'unicode61 remove_diacritics 0')")
     else:
+        # terms: the whole document; title_terms: its number and title alone, the first rank of a broad search
         op.add_column('search_documents', sa.Column('terms', postgresql.TSVECTOR(), nullable=True))
+        op.add_column('search_documents', sa.Column('title_terms', postgresql.TSVECTOR(), nullable=True))
         op.create_index('ix_search_documents_terms', 'search_documents', ['terms'], postgresql_using='gin')
+        op.create_index('ix_search_documents_title_terms', 'search_documents', ['title_terms'], postgresql_using='gin')
 
 
 def downgrade():
