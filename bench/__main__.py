@@ -11,6 +11,7 @@
    as CSV, JSON Lines and XLSX (events, bytes, seconds, and how much the server process's peak
    resident memory grew: it stays flat however long the trail) and verifies the chain.
 5. `flask huying check` over open calls parked at six different steps through the API.
+6. Search at 100,000 calls on SQLite and, with BENCH_PG_URL, PostgreSQL (bench/search.py).
 Never part of `make test`; nothing here asserts a time.
 """
 import http.client
@@ -434,6 +435,10 @@ def main():
     print(f"\nclosed call (2 departments, 1 rework): case row {size['case']} B "
           f"(workflow state dropped on close); its {size['n_tasks']} task rows {size['tasks']} B; "
           f"participants {size['participants']} B; {size['n_audit']} audit events {size['audit']} B")
+    from bench.search import print_rows, search_rows
+    print(f"\nsearch, GET /cases?q= over {N_OPEN:,} calls with Chinese text (bench/search.py)"
+          + ("" if os.environ.get("BENCH_PG_URL") else "; PostgreSQL skipped (BENCH_PG_URL unset)"))
+    print_rows(search_rows())
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ descriptions and replies made from the demo history's matters (app/demo/history.
 villages, results), so the words are spread as a county's would be; a few carry a rare word.
 Then `search.reindex_all` builds the index (its rate is reported) and a real server answers
 GET /cases?q= as the centre and as a township. PostgreSQL runs when BENCH_PG_URL names a
-database the bench may empty (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench).
+database the bench may empty (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench). With
+BENCH_SEARCH_KEEP=1 (and BENCH_SEARCH_SQLITE=<file> for SQLite) a database that already holds the
+calls and a whole index from an earlier run is only queried.
 Nothing here asserts a time.
 """
 import json
@@ -25,6 +27,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 N_CASES = int(os.environ.get("BENCH_SEARCH_CASES", os.environ.get("BENCH_OPEN_CASES", "100000")))
 REPEATS = int(os.environ.get("BENCH_QUERY_REPEATS", "60"))
+KEEP = os.environ.get("BENCH_SEARCH_KEEP") == "1"   # reuse the calls a database holds from an earlier run
 RARE = "古树名木"          # in one call of 10,000
 TOWNS = [f"T0{i}" for i in range(1, 9)]
 DEPTS = [f"D{i:02d}" for i in range(1, 15)]
@@ -120,6 +123,18 @@ def _pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def _filled(app):
+    """(first, last) ids of the bulk calls a kept database already holds, or None."""
+    from sqlalchemy import func, select
+    from app import search
+    from app.extensions import db
+    from app.models import Case
+    with app.app_context():
+        first, last, n = db.session.execute(select(func.min(Case.id), func.max(Case.id), func.count())
+                                            .where(Case.initiator == "town_a", Case.list_version == 1)).one()
+        return (first, last) if n >= N_CASES and not search.check() else None
+
+
 def run(db_url, label):
     """Rows (label, n, median ms, p95 ms, note) for one database."""
     from bench.__main__ import Api, free_port, start_server
@@ -130,10 +145,14 @@ def run(db_url, label):
     rows = []
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "bench"})
-        first, last = fill(app, N_CASES)
-        n, seconds = reindex(app)
-        rows.append((f"{label}: search index built, {n:,} cases (s)", n, seconds, None,
-                     f"{n / seconds:,.0f} cases/s"))
+        kept = _filled(app) if KEEP else None
+        if kept:
+            first, last = kept
+        else:
+            first, last = fill(app, N_CASES)
+            n, seconds = reindex(app)
+            rows.append((f"{label}: search index built, {n:,} cases (s)", n, seconds, None,
+                         f"{n / seconds:,.0f} cases/s"))
         users = {name: Api(port, name) for name in ("center", "town_a")}
         number = (first + last) // 2
         queries = [("rare word 古树名木", RARE), ("common word 居民", "居民"), ("two words 油烟 整改", "油烟 整改"),
@@ -166,11 +185,13 @@ def empty_pg(url):
 
 def search_rows():
     rows = []
-    tmp = tempfile.mkdtemp(prefix="huying-bench-search-")
-    rows.extend(run(f"sqlite:///{os.path.join(tmp, 'search.db')}", "SQLite"))
+    path = os.environ.get("BENCH_SEARCH_SQLITE") or os.path.join(tempfile.mkdtemp(prefix="huying-bench-search-"),
+                                                                 "search.db")
+    rows.extend(run(f"sqlite:///{path}", "SQLite"))
     pg = os.environ.get("BENCH_PG_URL")
     if pg:
-        empty_pg(pg)
+        if not KEEP:
+            empty_pg(pg)
         rows.extend(run(pg, "PostgreSQL"))
     return rows
 
