@@ -54,7 +54,7 @@ def register_cli(app):
             if current_app.config["HUYING_DEMO_HISTORY"]:
                 summary = demo_history.load_history()
                 click.echo(f"demo history loaded: {summary['calls']} calls")
-        if search.check():      # cases from before the index (a migrated database): index them once
+        if search.check(deep=False):    # cases from before the index (a migrated database): index them once
             click.echo(f"search index rebuilt: {search.reindex_all()} cases")
 
     @group.command("reindex")

@@ -26,6 +26,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_search_documents_case_id_cases')),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_search_documents'))
     )
+    with op.batch_alter_table('case_participants', schema=None) as batch_op:
+        batch_op.create_index('ix_participants_case_org_role', ['case_id', 'org_code', 'role'], unique=False)
     if op.get_bind().dialect.name == 'sqlite':
         # the terms are cut by app/search.py; unicode61 only splits them at the spaces between them
         op.execute("CREATE VIRTUAL TABLE search_terms USING fts5(number, title, body, meta, "
@@ -39,6 +41,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('case_participants', schema=None) as batch_op:
+        batch_op.drop_index('ix_participants_case_org_role')
     if op.get_bind().dialect.name == 'sqlite':
         op.execute("DROP TABLE search_terms")
     op.drop_table('search_documents')
