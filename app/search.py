@@ -324,7 +324,6 @@ class Found:
     cases: list       # Case rows of the page, best first
     total: int
     marks: dict       # {case_id: Highlight}
-    words: list       # the words searched for
 
 
 @dataclass
@@ -347,7 +346,7 @@ def find(scope, filters, q, page=1, per_page=50):
     what a dispatcher looks for."""
     phrases = parse(q)
     if not phrases:
-        return Found([], 0, {}, [])
+        return Found([], 0, {})
     every, titled = _hits(phrases, scored=False), _hits(phrases, titles=True)
 
     def within(stmt):
@@ -368,7 +367,7 @@ def find(scope, filters, q, page=1, per_page=50):
     by_id = {c.id: c for c in db.session.execute(
         select(Case).where(Case.id.in_(ids)).options(lazyload(Case.definition_row), defer(Case.state))).scalars()}
     cases = [by_id[i] for i in ids if i in by_id]
-    return Found(cases, total, highlights(cases, phrases), [p.pattern for p in phrases])
+    return Found(cases, total, highlights(cases, phrases))
 
 
 def highlights(cases, phrases):
