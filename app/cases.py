@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, duty_list, evidence, notifications, orgs, policy, processes, supervision
+from . import audit, duty_list, evidence, notifications, orgs, policy, processes, search, supervision
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
@@ -188,6 +188,7 @@ def complete_task(user, task_id, data, files=()):
             _finish(user, case, task, clean, {})
             subject = db.session.get(Task, task.subject_task_id) if task.subject_task_id else None
             notifications.supervision_order_issued(case, task, subject, user.username)
+            search.reindex(case)
             return case, current_tasks(case.id)
         definition = processes.definition(case.definition_row)
         clean = check_form(form_schema(definition, task.form, case.data), data)
@@ -410,6 +411,7 @@ def _advance(case, run, actor, step):
         fired = run.escalations_since(since)
     except EngineError as e:
         _mark_errored(case, run, actor, e)
+        search.reindex(case)
         return []
     now = utcnow()
     open_rows = {t.id: t for t in db.session.execute(
@@ -481,6 +483,7 @@ def _advance(case, run, actor, step):
         stalled = None if live else run.stall()
         if stalled:     # what the step did stays done; the case goes to the supervisor's board
             _mark_errored(case, run, actor, EngineError(*stalled))
+    search.reindex(case)
     return sorted(live, key=lambda r: (r.created_at, r.id))
 
 

@@ -1,16 +1,16 @@
-"""Command-line entry points: `flask huying setup | serve | scheduler`."""
+"""Command-line entry points: `flask huying setup | serve | scheduler | check | reindex`."""
 import logging
 import time
 
 import click
 from flask import current_app
 
-from . import audit, demo, demo_history, integrity, notifications, processes
+from . import audit, demo, demo_history, integrity, notifications, processes, search
 from .auth import hash_password
 from .database import write_transaction
 from .extensions import db, scheduler
 from .cases import fire_due_timers
-from .models import OrgUnit, User
+from .models import Case, OrgUnit, User
 from .roles import ROLES
 
 log = logging.getLogger("huying")
@@ -54,6 +54,23 @@ def register_cli(app):
             if current_app.config["HUYING_DEMO_HISTORY"]:
                 summary = demo_history.load_history()
                 click.echo(f"demo history loaded: {summary['calls']} calls")
+        if search.check(deep=False):    # cases from before the index (a migrated database): index them once
+            click.echo(f"search index rebuilt: {search.reindex_all()} cases")
+
+    @group.command("reindex")
+    @click.option("--check", "check_only", is_flag=True, help="only check the index; exit 1 when it is not whole")
+    def reindex(check_only):
+        """Rebuild the search index from the cases (each batch of cases one transaction), or check it."""
+        if not check_only:
+            total = db.session.execute(db.select(db.func.count()).select_from(Case)).scalar()
+            with click.progressbar(length=total, label="reindexing cases", show_pos=True) as bar:
+                search.reindex_all(progress=bar.update)
+        problems = search.check()
+        for kind, text in problems:
+            click.echo(f"[{kind}] {text}", err=True)
+        if problems:
+            raise SystemExit(1)
+        click.echo("search index ok")
 
     @group.command("check")
     @click.option("--repair", is_flag=True, help="re-project the cases that disagree (on record)")

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import bindparam, select, update
 
-from . import audit, deadlines, orgs, processes, supervision
+from . import audit, deadlines, orgs, processes, search, supervision
 from .cases import check_form
 from .database import write_transaction
 from .demo import DEMO_DIR
@@ -540,6 +540,7 @@ def _write(county, calls, months, seed):
                 e["case_id"] = case_id
                 if e.get("after") and "evidence" in e["after"]:
                     e["after"] = dict(e["after"], evidence=e["after"]["evidence"].replace(CASE_REF, ref))
+        search.reindex_many(c.case.id for c in calls)
         db.session.execute(update(Case.__table__).where(Case.__table__.c.id == bindparam("b_id"))
                            .values(row_version=bindparam("b_version")),
                            [{"b_id": c.case.id, "b_version": c.row_version} for c in calls])

@@ -11,7 +11,7 @@ small office.
 """
 from sqlalchemy import func, select, text, union_all
 
-from . import policy
+from . import policy, search
 from .extensions import db
 from .models import Case, CaseParticipant, Task, queues_of
 from .models.types import utcnow
@@ -54,17 +54,22 @@ def inbox_page(user, page=1, per_page=50, case_id=None, process_id=None):
 
 
 
-def case_page(user, page=1, per_page=50, process_id=None, status=None, stuck=False):
-    """(cases, total) of the page of the cases `user` may see, newest first."""
-    policy.require(user, "case.read")
+def _case_where(user, process_id=None, status=None, stuck=False):
     where = [policy.case_filter(user)]
-    participations = policy.participation_filter(user)
     if process_id:
         where.append(Case.process_id == process_id)
     if status:
         where.append(Case.status == status)
     if stuck:
         where.append((Case.status == "errored") | ((Case.status == "open") & (Case.due_at < utcnow())))
+    return where
+
+
+def case_page(user, page=1, per_page=50, process_id=None, status=None, stuck=False):
+    """(cases, total) of the page of the cases `user` may see, newest first."""
+    policy.require(user, "case.read")
+    where = _case_where(user, process_id, status, stuck)
+    participations = policy.participation_filter(user)
     if len(where) == 1 and participations is not None:
         # unfiltered: count the unit's participations straight from their covering index
         total = db.session.execute(select(func.count(func.distinct(CaseParticipant.case_id)))
@@ -74,3 +79,11 @@ def case_page(user, page=1, per_page=50, process_id=None, status=None, stuck=Fal
     rows = db.session.execute(select(Case).where(*where).order_by(Case.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return rows, total
+
+
+def search_page(user, q, page=1, per_page=50, process_id=None, status=None, stuck=False):
+    """search.Found: the page of the cases `user` may see that match the words of `q`, best first,
+    with the words marked in their titles and snippets."""
+    policy.require(user, "case.read")
+    filters = _case_where(user, process_id, status, stuck)[1:]
+    return search.find(policy.participation_filter(user), filters, q, page, per_page)

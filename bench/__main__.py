@@ -14,6 +14,7 @@
 6. Evidence: upload and download of a 10 MB file (a PDF) through the same kind of server, MB/s,
    with the default storage (a directory under instance/) and the shared one (the database, in
    chunks). `python -m bench evidence` runs this part alone.
+7. Search at 100,000 calls on SQLite and, with BENCH_PG_URL, PostgreSQL (bench/search.py).
 Never part of `make test`; nothing here asserts a time.
 """
 import http.client
@@ -498,6 +499,10 @@ def main():
     print(f"\nclosed call (2 departments, 1 rework): case row {size['case']} B "
           f"(workflow state dropped on close); its {size['n_tasks']} task rows {size['tasks']} B; "
           f"participants {size['participants']} B; {size['n_audit']} audit events {size['audit']} B")
+    from bench.search import print_rows, search_rows
+    print(f"\nsearch, GET /cases?q= over {N_OPEN:,} calls with Chinese text (bench/search.py)"
+          + ("" if os.environ.get("BENCH_PG_URL") else "; PostgreSQL skipped (BENCH_PG_URL unset)"))
+    print_rows(search_rows())
 
 
 if __name__ == "__main__":

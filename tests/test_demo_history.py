@@ -151,3 +151,15 @@ def test_setup_loads_the_history_with_the_demo_unless_turned_off(tmp_path):
             assert bool(calls) is enabled
             db.session.remove()
             db.engine.dispose()
+
+
+def test_history_calls_are_found_by_a_word_of_their_reply(app, users, history):
+    from app import search
+    with app.app_context():
+        assert search.check() == []
+        task = db.session.execute(select(Task).where(Task.element_id == "handle", Task.status == "completed")
+                                  .order_by(Task.id)).scalars().first()
+        word = task.result["result"][2:6]
+    page = users["center"].get("/cases", query_string={"q": f"{word} #{task.case_id}"}).json
+    assert page["items"][0]["id"] == task.case_id
+    assert f"<mark>{word}</mark>" in page["items"][0]["highlight"]["snippet"]

@@ -89,6 +89,9 @@ class CaseQuery(PageArgs):
     process_id = fields.String(validate=[validate.Length(max=100), NO_NUL])
     status = fields.String(validate=validate.OneOf(["open", "closed", "rejected", "refused", "errored"]))
     stuck = fields.Boolean()
+    q = fields.String(validate=[validate.Length(max=500), NO_NUL], metadata={
+        "description": "words to search for: case number, title, description, replies, remarks, units, list "
+                       "item, dates; the cases matching all of them, best first"})
 
 
 class TaskQuery(PageArgs):
@@ -135,6 +138,17 @@ class Case(Base):
     closed_at = fields.String(allow_none=True)
 
 
+class Highlight(Base):
+    title = fields.String(metadata={"description": "the title, HTML-escaped, the words found in <mark>"})
+    label = fields.String(allow_none=True, metadata={"description": "where the snippet is from"})
+    snippet = fields.String(allow_none=True, metadata={"description": "text around the first word found, HTML-escaped, "
+                                                                      "the words in <mark>"})
+
+
+class CaseFound(Case):
+    highlight = fields.Nested(Highlight, metadata={"description": "with q only"})
+
+
 class CaseDetail(Case):
     data = fields.Dict()
     current_tasks = fields.List(fields.Nested(Task))
@@ -161,7 +175,7 @@ def page_of(item_schema):
         "total": fields.Integer(), "page": fields.Integer(), "per_page": fields.Integer()})
 
 
-CasePage = page_of(Case)
+CasePage = page_of(CaseFound)
 TaskPage = page_of(Task)
 
 

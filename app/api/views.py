@@ -132,9 +132,14 @@ def create_case(args):
 @blp.arguments(s.CaseQuery, location="query")
 @blp.response(200, s.CasePage)
 def list_cases(args):
-    """The cases the caller may see, newest first."""
-    rows, total = lists.case_page(g.user, args["page"], args["per_page"], process_id=args.get("process_id"),
-                            status=args.get("status"), stuck=args.get("stuck", False))
+    """The cases the caller may see, newest first; with `q`, those matching its words, best first, each with
+    its `highlight`."""
+    filters = dict(process_id=args.get("process_id"), status=args.get("status"), stuck=args.get("stuck", False))
+    if "q" in args:
+        found = lists.search_page(g.user, args["q"], args["page"], args["per_page"], **filters)
+        items = [dict(case_dict(c), highlight=vars(found.marks[c.id])) for c in found.cases]
+        return {"items": items, "total": found.total, "page": args["page"], "per_page": args["per_page"]}
+    rows, total = lists.case_page(g.user, args["page"], args["per_page"], **filters)
     return {"items": [case_dict(c) for c in rows], "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 

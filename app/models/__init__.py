@@ -8,3 +8,4 @@ from .org import OrgUnit, User  # noqa: F401
 from .process import ProcessVersion  # noqa: F401
 from .session import LoginSession  # noqa: F401
 from .supervision import CalendarDay, ExtensionRequest, Flag, Setting  # noqa: F401
+from .search import SearchDocument  # noqa: F401

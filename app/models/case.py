@@ -104,6 +104,7 @@ class CaseParticipant(db.Model):
     __table_args__ = (
         Index("ix_participants_org_case", "org_code", "case_id"),
         Index("ix_participants_role_case", "role", "case_id"),
+        Index("ix_participants_case_org_role", "case_id", "org_code", "role"),   # a search's scope, probed per match
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

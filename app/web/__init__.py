@@ -133,9 +133,15 @@ def case_list():
     status = request.args.get("status")
     status = status if status in STATUS_LABELS else None
     page = _page()
-    rows, total = lists.case_page(current_user, page, PER_PAGE, status=status)
+    q = request.args.get("q", "").strip()[:200]
+    marks = None
+    if q:
+        found = lists.search_page(current_user, q, page, PER_PAGE, status=status)
+        rows, total, marks = found.cases, found.total, found.marks
+    else:
+        rows, total = lists.case_page(current_user, page, PER_PAGE, status=status)
     return render_template("cases.html", cases=rows, total=total, page=page, per_page=PER_PAGE, status=status,
-                           org_names=orgs.org_names())
+                           q=q, marks=marks, org_names=orgs.org_names())
 
 
 @web_bp.route("/cases/new/<process_id>", methods=["GET", "POST"])

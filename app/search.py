@@ -1,0 +1,471 @@
+"""Search: cases found by the words people type, in Chinese, ranked and highlighted, within scope.
+
+Chinese is written without spaces and most of its words have two characters, so the text is cut
+the way Lucene's CJKAnalyzer cuts it: every run of CJK characters into overlapping bigrams
+(马路市场 → 马路 路市 市场), letters and digits into words (ZF-01 → zf 01, #290 → 290). A query is
+cut the same way, each of its words a phrase of consecutive bigrams, so any two or more
+characters of the text find it, exactly as a substring would, with no dictionary to miss a
+place name. Each run's last character is indexed alone as well, so that one character (月, or 11月)
+is a prefix query that finds every place it occurs.
+
+The terms are computed here, not by the database, so SQLite and PostgreSQL match alike: SQLite
+keeps them in an FTS5 table (`search_terms`, BM25 ranking), PostgreSQL in a tsvector column with a
+GIN index (`search_documents.terms`, ts_rank), both weighting the case number above the title,
+the title above the description, replies and remarks, and those above the units, list item and
+dates. The documents are rewritten in the transaction of every change to a case (`reindex`);
+`flask huying reindex` rebuilds them all.
+
+Sources of text are functions registered with `text_source`: given case ids, they return
+(case_id, field, label, text) rows. Another kind of text on a case (remarks, say) is one more
+source, and its write path calls `reindex(case_id)` in its transaction.
+"""
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+from sqlalchemy import Float, Integer, bindparam, delete, func, select, text
+from sqlalchemy.orm import defer, lazyload
+
+from . import orgs, processes
+from .extensions import db
+from .models import Case, CaseParticipant, ListItem, ListVersion, ProcessVersion, SearchDocument, Task
+from .models.types import utcnow
+from .timefmt import local_zone
+
+FIELDS = ("number", "title", "body", "meta")     # in order of weight
+SQLITE_WEIGHTS = (20.0, 5.0, 1.0, 0.5)           # bm25() column weights
+PG_WEIGHTS = "{0.02, 0.1, 0.4, 1.0}"            # ts_rank(): D (meta), C (body), B (title), A (number)
+PG_LABEL = {"number": "A", "title": "B", "body": "C", "meta": "D"}
+FIELD_GAP = 8                  # positions between two texts, so that no phrase spans them
+MAX_POSITION = 16383           # PostgreSQL's highest tsvector position
+MAX_WORD = 40                  # longer runs of letters and digits are cut
+MAX_QUERY = 200                # characters of a query read
+MAX_TERMS = 8                  # words of a query used
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002fa1f"
+_PIECE = re.compile(rf"([{_CJK}]+)|((?:(?![{_CJK}])[^\W_])+)")
+_TERM_SPLIT = re.compile(r"[\s,;，、；。]+")
+
+
+def normal(value):
+    """Full-width forms folded to their ASCII twins, letters to lower case."""
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
+def _pieces(value):
+    for m in _PIECE.finditer(normal(value)):
+        yield (m.group(1), True) if m.group(1) else (m.group(2)[:MAX_WORD], False)
+
+
+def _grams(run):
+    """马路市场 → 马路 路市 市场 场 (a run's last character alone too); 路 → 路."""
+    if len(run) == 1:
+        return [run]
+    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
+
+
+def terms_of(value):
+    """The index terms of a text, in order."""
+    out = []
+    for piece, cjk in _pieces(value):
+        out.extend(_grams(piece) if cjk else [piece])
+    return out
+
+
+# --- the query ---------------------------------------------------------------------------------
+@dataclass
+class Phrase:
+    tokens: list      # consecutive terms
+    prefix: bool      # the last one is a prefix (a query ending in a single CJK character)
+    pattern: str      # a regular expression finding the word in normalised text, for highlighting
+
+
+def parse(q):
+    """The phrases of a query (at most MAX_TERMS); none when it has no searchable word. Anything
+    typed is only ever text here: quotes, AND, NEAR or * are no operators."""
+    phrases = []
+    for word in _TERM_SPLIT.split((q or "")[:MAX_QUERY]):
+        pieces = list(_pieces(word))
+        if not pieces:
+            continue
+        tokens, prefix = [], False
+        for i, (piece, cjk) in enumerate(pieces):
+            last = i == len(pieces) - 1
+            if not cjk:
+                tokens.append(piece)
+            elif last and len(piece) == 1:
+                tokens.append(piece)
+                prefix = True
+            elif last:
+                tokens.extend(_grams(piece)[:-1])   # the text's run may go on after it
+            else:
+                tokens.extend(_grams(piece))
+        pattern = r"[\W_]*".join(re.escape(p) for p, _ in pieces)
+        phrases.append(Phrase(tokens, prefix, pattern))
+        if len(phrases) == MAX_TERMS:
+            break
+    return phrases
+
+
+def _fts5_query(phrases, join=" AND "):
+    return join.join('"' + " ".join(p.tokens) + '"' + ("*" if p.prefix else "") for p in phrases)
+
+
+def _tsquery(phrases, join=" & "):
+    def phrase(p):
+        quoted = [f"'{t}'" for t in p.tokens]
+        if p.prefix:
+            quoted[-1] += ":*"
+        return "(" + " <-> ".join(quoted) + ")"
+    return join.join(phrase(p) for p in phrases)
+
+
+# --- the documents -----------------------------------------------------------------------------
+_SOURCES = []
+
+
+def text_source(fn):
+    """Register fn(case_ids) -> [(case_id, field, label, text)] as a source of searchable text."""
+    _SOURCES.append(fn)
+    return fn
+
+
+def _free_text(schema):
+    """The free-text fields of a form: strings that are not a choice (no enum, oneOf or x-options)."""
+    props = (schema or {}).get("properties") or {}
+    return {k: p.get("title") or k for k, p in props.items()
+            if isinstance(p, dict) and p.get("type") == "string"
+            and not ({"enum", "oneOf", "anyOf", "const", "x-options", "format"} & set(p))}
+
+
+def _local(dt):
+    d = dt.astimezone(local_zone())
+    return f"{d:%Y-%m-%d} {d.year}年{d.month}月{d.day}日"
+
+
+@text_source
+def _case_texts(case_ids):
+    """The number, the title, the start form's free text, the township, the list item and the dates."""
+    names = orgs.org_names()
+    out = []
+    cases = _cases(case_ids)
+    items = _item_names({(c.list_item, c.list_version) for c in cases if c.list_item})
+    definitions = _definitions({c.process_version_id for c in cases})
+    for c in cases:
+        out.append((c.id, "number", "编号", f"#{c.id}"))
+        out.append((c.id, "title", "事项", c.title or ""))
+        definition = definitions[c.process_version_id]
+        start = _free_text(definition.form(definition.start.form))
+        for key, label in start.items():
+            value = (c.data or {}).get(key)
+            if key != "title" and isinstance(value, str) and value.strip():
+                out.append((c.id, "body", label, value))
+        if c.initiator_org:
+            out.append((c.id, "meta", "发起单位", names.get(c.initiator_org, c.initiator_org)))
+        if c.list_item:
+            out.append((c.id, "meta", "清单事项", f"{c.list_item} {items.get((c.list_item, c.list_version), '')}"))
+        out.append((c.id, "meta", "发起时间", _local(c.created_at)))
+        if c.closed_at:
+            out.append((c.id, "meta", "结束时间", _local(c.closed_at)))
+    return out
+
+
+def _cases(case_ids):
+    return db.session.execute(select(Case).where(Case.id.in_(case_ids))
+                              .options(lazyload(Case.definition_row), defer(Case.state))).scalars().all()
+
+
+def _definitions(version_ids):
+    rows = db.session.execute(select(ProcessVersion).where(ProcessVersion.id.in_(version_ids))).scalars()
+    return {row.id: processes.definition(row) for row in rows}
+
+
+def _item_names(pairs):
+    if not pairs:
+        return {}
+    rows = db.session.execute(select(ListItem.code, ListVersion.version, ListItem.name)
+                              .join(ListVersion, ListVersion.id == ListItem.list_version_id)
+                              .where(ListItem.code.in_({code for code, _ in pairs}))).all()
+    return {(code, version): name for code, version, name in rows}
+
+
+@text_source
+def _units(case_ids):
+    """The units taking part besides the township that called: the departments."""
+    names = orgs.org_names()
+    rows = db.session.execute(select(CaseParticipant.case_id, CaseParticipant.org_code)
+                              .join(Case, Case.id == CaseParticipant.case_id)
+                              .where(CaseParticipant.case_id.in_(case_ids), CaseParticipant.org_code.is_not(None),
+                                     CaseParticipant.org_code != Case.initiator_org)
+                              .order_by(CaseParticipant.id)).all()
+    return [(case_id, "meta", "参与单位", names.get(code, code)) for case_id, code in rows]
+
+
+@text_source
+def _replies(case_ids):
+    """The free text of every completed task: the departments' replies, opinions, reasons, comments."""
+    names = orgs.org_names()
+    tasks = db.session.execute(select(Task).where(Task.case_id.in_(case_ids), Task.status == "completed")
+                               .order_by(Task.completed_at, Task.id)).scalars().all()
+    if not tasks:
+        return []
+    versions = dict(db.session.execute(select(Case.id, Case.process_version_id)
+                                       .where(Case.id.in_({t.case_id for t in tasks}))).all())
+    definitions = _definitions(set(versions.values()))
+    out = []
+    for t in tasks:
+        if t.kind == "order":
+            schema = processes.app_form(t.form) if t.form else None
+        else:
+            schema = definitions[versions[t.case_id]].form(t.form)
+        fields = _free_text(schema)
+        unit = names.get(t.org_code, "") if t.org_code else ""
+        for key, value in (t.result or {}).items():
+            if key in fields and isinstance(value, str) and value.strip():
+                out.append((t.case_id, "body", f"{t.name}{'（' + unit + '）' if unit else ''}·{fields[key]}", value))
+    return out
+
+
+def documents(case_ids):
+    """{case_id: [[field, label, text]]} from every source."""
+    docs = defaultdict(list)
+    for source in _SOURCES:
+        for case_id, field, label, value in source(case_ids):
+            docs[case_id].append([field, label, value])
+    order = {f: i for i, f in enumerate(FIELDS)}
+    return {k: sorted(v, key=lambda x: order[x[0]]) for k, v in docs.items()}
+
+
+def _columns(texts):
+    """{field: 'term term …'} of a document, for the FTS5 table."""
+    cols = {f: [] for f in FIELDS}
+    for field, _label, value in texts:
+        cols[field].extend(terms_of(value))
+    return {f: " ".join(v) for f, v in cols.items()}
+
+
+def _tsvector(texts):
+    """A tsvector literal of a document: each term with its positions and the weight of its field."""
+    positions = defaultdict(list)
+    pos = 1
+    for field, _label, value in texts:
+        for term in terms_of(value):
+            if pos > MAX_POSITION:
+                break
+            if len(positions[term]) < 256:
+                positions[term].append(f"{pos}{PG_LABEL[field]}")
+            pos += 1
+        pos += FIELD_GAP
+    return " ".join(f"'{t}':{','.join(p)}" for t, p in positions.items())
+
+
+def reindex(case_or_id):
+    """Rewrite the search document of one case, in the caller's transaction."""
+    reindex_many([getattr(case_or_id, "id", case_or_id)])
+
+
+def reindex_many(case_ids):
+    """Rewrite the search documents of these cases, in the caller's transaction."""
+    case_ids = list(case_ids)
+    if not case_ids:
+        return
+    db.session.flush()
+    docs = documents(case_ids)
+    now = utcnow()
+    db.session.execute(delete(SearchDocument).where(SearchDocument.case_id.in_(case_ids)))
+    rows = [{"case_id": k, "texts": v, "indexed_at": now} for k, v in docs.items()]
+    if rows:
+        db.session.execute(SearchDocument.__table__.insert(), rows)
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("DELETE FROM search_terms WHERE rowid = :id"), [{"id": k} for k in case_ids])
+        if rows:
+            db.session.execute(text("INSERT INTO search_terms (rowid, number, title, body, meta) "
+                                    "VALUES (:id, :number, :title, :body, :meta)"),
+                               [dict(_columns(v), id=k) for k, v in docs.items()])
+    elif rows:
+        db.session.execute(text("UPDATE search_documents SET terms = CAST(:terms AS tsvector), "
+                                "title_terms = CAST(:title AS tsvector) WHERE case_id = :id"),
+                           [{"id": k, "terms": _tsvector(v),
+                             "title": _tsvector([t for t in v if t[0] in ("number", "title")])}
+                            for k, v in docs.items()])
+
+
+# --- finding -------------------------------------------------------------------------------------
+def _hits(phrases, titles=False, scored=True):
+    """A CTE (case_id[, score]) of the cases matching every phrase (with titles: any phrase in their
+    number or title); lower scores rank higher."""
+    name = "titled" if titles else "hits"
+    if db.engine.dialect.name == "sqlite":
+        match = "{number title} : (" + _fts5_query(phrases, " OR ") + ")" if titles else _fts5_query(phrases)
+        score = ", bm25(search_terms, %s) AS score" % ", ".join(map(str, SQLITE_WEIGHTS)) if scored else ""
+        stmt = text(f"SELECT rowid AS case_id{score} FROM search_terms WHERE search_terms MATCH :{name}_match")
+        stmt = stmt.bindparams(bindparam(f"{name}_match", match))
+    else:
+        column = "title_terms" if titles else "terms"
+        params = [bindparam(f"{name}_query", _tsquery(phrases, " | " if titles else " & "))]
+        score = ""
+        if scored:
+            # ts_rank of an AND ranks by how close its words stand; each word's weight is what counts here
+            score = ", -(" + " + ".join(f"ts_rank(CAST(:{name}_weights AS real[]), {column}, "
+                                       f"CAST(:{name}_q{i} AS tsquery))" for i in range(len(phrases))) + ") AS score"
+            params += [bindparam(f"{name}_weights", PG_WEIGHTS)] + [
+                bindparam(f"{name}_q{i}", _tsquery([p])) for i, p in enumerate(phrases)]
+        stmt = text(f"SELECT case_id{score} FROM search_documents WHERE {column} @@ CAST(:{name}_query AS tsquery)")
+        stmt = stmt.bindparams(*params)
+    columns = {"case_id": Integer, "score": Float} if scored else {"case_id": Integer}
+    # computed once for the statement: SQLite would otherwise ask FTS5 again for every case in scope
+    return stmt.columns(**columns).cte(name).prefix_with("MATERIALIZED")
+
+
+@dataclass
+class Found:
+    cases: list       # Case rows of the page, best first
+    total: int
+    marks: dict       # {case_id: Highlight}
+
+
+@dataclass
+class Highlight:
+    title: Markup          # the title with the words marked
+    label: str | None      # where the snippet is from (情况描述, 办理反馈（…）·办理结果, …)
+    snippet: Markup | None
+
+
+def find(scope, filters, q, page=1, per_page=50):
+    """The page of the cases matching the query, best first, among those `scope` lets the caller
+    see (a WHERE clause on CaseParticipant, None for every case) that `filters` (WHERE clauses on
+    Case) select; the caller asks the policy.
+
+    The calls with any of the words in their number or title come first, ranked by BM25 (SQLite) or
+    ts_rank (PostgreSQL) with the number above the title; then those with the words only in their
+    description, replies, remarks, units, list item or dates, newest first. Ranking every match
+    by its weighted fields would cost a common word (10,000 calls) more than the 50 ms a search
+    may take, and among the calls where the words are no more than mentioned, the newest are
+    what a dispatcher looks for."""
+    phrases = parse(q)
+    if not phrases:
+        return Found([], 0, {})
+    every, titled = _hits(phrases, scored=False), _hits(phrases, titles=True)
+
+    def within(stmt):
+        if scope is not None:
+            stmt = stmt.where(select(CaseParticipant.id).where(CaseParticipant.case_id == every.c.case_id, scope)
+                              .exists())
+        if filters:
+            stmt = stmt.join(Case, Case.id == every.c.case_id).where(*filters)
+        return stmt
+
+    # the page's ids and the count in one pass over narrow rows; the page's cases are read after
+    stmt = (within(select(every.c.case_id, func.count().over()).outerjoin(titled, titled.c.case_id == every.c.case_id))
+            .order_by(titled.c.score.is_(None), titled.c.score, every.c.case_id.desc())
+            .limit(per_page).offset((page - 1) * per_page))
+    rows = db.session.execute(stmt).all()
+    ids = [r[0] for r in rows]
+    total = rows[0][1] if rows else db.session.execute(within(select(func.count()).select_from(every))).scalar()
+    by_id = {c.id: c for c in db.session.execute(
+        select(Case).where(Case.id.in_(ids)).options(lazyload(Case.definition_row), defer(Case.state))).scalars()}
+    cases = [by_id[i] for i in ids if i in by_id]
+    return Found(cases, total, highlights(cases, phrases))
+
+
+def highlights(cases, phrases):
+    if not cases:
+        return {}
+    pattern = re.compile("|".join(sorted((p.pattern for p in phrases), key=len, reverse=True)))
+    texts = dict(db.session.execute(select(SearchDocument.case_id, SearchDocument.texts)
+                                    .where(SearchDocument.case_id.in_([c.id for c in cases]))).all())
+    out = {}
+    for c in cases:
+        label, snippet = None, None
+        for field, lbl, value in texts.get(c.id) or []:
+            if field in ("number", "title"):
+                continue
+            marked = mark(value, pattern, window=True)
+            if marked is not None:
+                label, snippet = lbl, marked
+                break
+        out[c.id] = Highlight(mark(c.title or "", pattern) or escape(c.title or ""), label, snippet)
+    return out
+
+
+BEFORE, AFTER = 24, 56       # characters of context a snippet shows around its first match
+
+
+def mark(value, pattern, window=False):
+    """The text, escaped, with every match of the pattern in <mark>; None when nothing matches.
+    With window, only the stretch around the first match, with … where it is cut."""
+    folded = normal(value)
+    if len(folded) == len(value):       # nearly always: each character folds to one
+        spans = [m.span() for m in pattern.finditer(folded) if m.end() > m.start()]
+    else:
+        norm, origin = [], []
+        for i, ch in enumerate(value):
+            for n in normal(ch):
+                norm.append(n)
+                origin.append(i)
+        spans = [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer("".join(norm))
+                 if m.end() > m.start()]
+    if not spans:
+        return None
+    lo, hi = 0, len(value)
+    if window:
+        lo, hi = max(0, spans[0][0] - BEFORE), min(len(value), spans[0][1] + AFTER)
+    parts, at = [], lo
+    for start, end in spans:
+        if start < at or start >= hi:
+            continue
+        end = min(end, hi)
+        parts.append(escape(value[at:start]))
+        parts.append(Markup("<mark>") + escape(value[start:end]) + Markup("</mark>"))
+        at = end
+    parts.append(escape(value[at:hi]))
+    out = Markup("").join(parts)
+    return (Markup("…") if lo > 0 else Markup("")) + out + (Markup("…") if hi < len(value) else Markup(""))
+
+
+# --- keeping it whole ----------------------------------------------------------------------------
+def reindex_all(batch=500, progress=None):
+    """Rebuild every case's document, in batches of one transaction each; progress(n) after each."""
+    from .database import write_transaction
+    ids = db.session.execute(select(Case.id).order_by(Case.id)).scalars().all()
+    with write_transaction():
+        db.session.execute(delete(SearchDocument).where(SearchDocument.case_id.not_in(select(Case.id))))
+        if db.engine.dialect.name == "sqlite":
+            db.session.execute(text("DELETE FROM search_terms WHERE rowid NOT IN (SELECT id FROM cases)"))
+    for i in range(0, len(ids), batch):
+        with write_transaction():
+            reindex_many(ids[i:i + batch])
+        if progress:
+            progress(len(ids[i:i + batch]))
+    return len(ids)
+
+
+def check(deep=True):
+    """What is wrong with the index: [(problem, detail)]; empty when it is whole. Deep, SQLite's FTS5
+    also checks its own structure (a read of the whole index)."""
+    problems = []
+    missing = db.session.execute(select(func.count()).select_from(Case).where(
+        Case.id.not_in(select(SearchDocument.case_id)))).scalar()
+    if missing:
+        problems.append(("missing", f"{missing} 个案件没有检索文档"))
+    if db.engine.dialect.name == "sqlite":
+        unindexed = db.session.execute(text(
+            "SELECT count(*) FROM search_documents WHERE case_id NOT IN (SELECT rowid FROM search_terms)")).scalar()
+        stray = db.session.execute(text(
+            "SELECT count(*) FROM search_terms WHERE rowid NOT IN (SELECT case_id FROM search_documents)")).scalar()
+        if deep:
+            try:
+                db.session.execute(text("INSERT INTO search_terms (search_terms) VALUES ('integrity-check')"))
+            except Exception as e:  # noqa: BLE001 - the FTS5 module names what is damaged
+                problems.append(("fts5", str(e)))
+            db.session.rollback()
+    else:
+        unindexed = db.session.execute(text("SELECT count(*) FROM search_documents WHERE terms IS NULL")).scalar()
+        stray = 0
+    if unindexed:
+        problems.append(("unindexed", f"{unindexed} 个检索文档不在全文索引中"))
+    if stray:
+        problems.append(("stray", f"全文索引中有 {stray} 个多余条目"))
+    return problems
