@@ -1,6 +1,7 @@
 """SQLAlchemy models by domain."""
 from .audit import AuditEvent, AuditHead  # noqa: F401
 from .case import Case, CaseParticipant, Task, queue_of, queues_of  # noqa: F401
+from .conversation import Comment, Urge, UrgeTarget  # noqa: F401
 from .duties import AccountabilityReview, ListItem, ListVersion  # noqa: F401
 from .org import OrgUnit, User  # noqa: F401
 from .process import ProcessVersion  # noqa: F401
