@@ -240,8 +240,7 @@ ROUTES = {
     "api.unclaim": "task.claim",
     "supervision.retry": "case.retry",
     # the conversation on a case: remarks, urges, withdrawal
-    "api.list_comments": "case.read",
-    "api.add_comment": "case.take_part",
+    "api.comments": {"GET": "case.read", "POST": "case.take_part"},
     "web.add_comment": "case.take_part",
     "api.list_urges": "case.read",
     "api.urge_case": "case.urge",

@@ -5,7 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from app import conversation
-from helpers import accept_and_dispatch, case_of, raise_call, web_login
+from helpers import accept_and_dispatch, case_of, post_form, raise_call, web_login
 
 COUNTY = ZoneInfo("Asia/Shanghai")
 
@@ -104,7 +104,7 @@ def test_the_township_withdraws_its_call_before_the_centre_accepts_it(users):
     assert users["town_a"].post(f"/cases/{back}/withdraw", json={"reason": "已由村里修好"}).status_code == 200
     assert users["town_a"].inbox(back) == []
 
-    accepted = raise_call(users, title="岱宗大街夜间施工噪声")
+    accepted = raise_call(users, title="岱宗大街夜间施工噪声", list_item="HB-01")
     users["center"].complete(users["center"].task(accepted, "受理"), {"accepted": True})
     r = users["town_a"].post(f"/cases/{accepted}/withdraw", json={"reason": "不需要了"})
     assert r.status_code == 409 and "受理" in r.json["message"], r.json
@@ -118,3 +118,17 @@ def test_the_township_withdraws_its_call_before_the_centre_accepts_it(users):
     town = next(t for t in report["townships"] if t["org"] == "T01")
     assert (town["calls"], town["withdrawn"], town["rejected"]) == (1, 2, 0), town
     assert report["totals"]["withdrawn"] == 2 and report["totals"]["open"] == 1
+    today = datetime.now(COUNTY).date().isoformat()      # a withdrawn call does not exempt the township (免责)
+    review = users["supervisor"].get(f"/accountability-reviews/report?item_code=ZF-01&township=T01&incident_date={today}")
+    assert review.status_code == 200 and review.json["proposal"] == "review", review.json
+
+
+def test_the_case_page_offers_withdrawal_to_the_calling_township_only(app, users):
+    case_id = raise_call(users)
+    assert "撤回呼叫" not in web_login(app, "center").get(f"/cases/{case_id}").get_data(as_text=True)
+    town = web_login(app, "town_a")
+    assert "撤回呼叫" in town.get(f"/cases/{case_id}").get_data(as_text=True)
+    r = post_form(town, f"/cases/{case_id}", f"/cases/{case_id}/withdraw", {"reason": "已协调村里解决"})
+    assert r.status_code == 302
+    page = town.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "已撤回" in page and "撤回呼叫</summary>" not in page

@@ -52,7 +52,7 @@ SAMPLES = {
     ("api.request_extension", "POST"): {"json": {"days": 1, "reason": "需协调相关单位"}},
     ("web.request_extension", "POST"): {"data": {"days": "1", "reason": "需协调相关单位"}},
     ("api.decide_extension", "POST"): {"json": {"approved": False, "opinion": "不同意"}},
-    ("api.add_comment", "POST"): {"json": {"text": "请尽快到场"}},
+    ("api.comments", "POST"): {"json": {"text": "请尽快到场"}},
     ("web.add_comment", "POST"): {"data": {"text": "请尽快到场"}},
     ("api.urge_case", "POST"): {"json": {"text": "摊点仍在，请尽快处置"}},
     ("web.urge_case", "POST"): {"data": {"text": "摊点仍在，请尽快处置"}},

@@ -1,5 +1,6 @@
 """The conversation on a case: remarks (留言), the calling township's urges (催办) and its withdrawal (撤回)."""
 from flask import g
+from flask.views import MethodView
 
 from .. import cases, conversation, orgs
 from ..presenters import case_detail
@@ -7,25 +8,27 @@ from . import schemas as s
 from .views import blp
 
 
-@blp.route("/cases/<int(max=2147483647):case_id>/comments")
-@blp.arguments(s.PageArgs, location="query")
-@blp.response(200, s.CommentPage)
-def list_comments(args, case_id):
-    """The remarks on a case, oldest first (whoever may see the case)."""
-    rows, total = conversation.comments(g.user, case_id, args["page"], args["per_page"])
-    names = orgs.org_names()
-    return {"items": [conversation.comment_dict(c, names) for c in rows], "total": total,
-            "page": args["page"], "per_page": args["per_page"]}
+@blp.route("/cases/<int(max=2147483647):case_id>/comments", endpoint="comments")
+class Comments(MethodView):
+    """One route for both methods, so that an id out of range is 404 for either (two rules of one
+    path would answer 405 for the method of the one tried last)."""
 
+    @blp.arguments(s.PageArgs, location="query")
+    @blp.response(200, s.CommentPage)
+    def get(self, args, case_id):
+        """The remarks on a case, oldest first (whoever may see the case)."""
+        rows, total = conversation.comments(g.user, case_id, args["page"], args["per_page"])
+        names = orgs.org_names()
+        return {"items": [conversation.comment_dict(c, names) for c in rows], "total": total,
+                "page": args["page"], "per_page": args["per_page"]}
 
-@blp.route("/cases/<int(max=2147483647):case_id>/comments", methods=["POST"])
-@blp.arguments(s.CommentIn)
-@blp.response(201, s.Comment)
-@blp.errors(403, 422)
-def add_comment(args, case_id):
-    """Leave a remark on a case one takes part in (its township, a dispatched department, the centre,
-    the supervisor), optionally about one of its steps (`task_id`)."""
-    return conversation.comment_dict(conversation.add_comment(g.user, case_id, args["text"], args.get("task_id")))
+    @blp.arguments(s.CommentIn)
+    @blp.response(201, s.Comment)
+    @blp.errors(403, 422)
+    def post(self, args, case_id):
+        """Leave a remark on a case one takes part in (its township, a dispatched department, the
+        centre, the supervisor), optionally about one of its steps (`task_id`)."""
+        return conversation.comment_dict(conversation.add_comment(g.user, case_id, args["text"], args.get("task_id")))
 
 
 @blp.route("/cases/<int(max=2147483647):case_id>/urges")
