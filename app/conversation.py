@@ -27,10 +27,10 @@ WEEKDAYS = "一二三四五六日"
 
 
 def checked_text(value, field="text", what="内容"):
-    """The text as given (surrounding blanks removed): non-empty, at most MAX_TEXT characters."""
+    """The text as given (CONTRACT §5: stored as given, escaped where shown), if it is more than
+    blanks and at most MAX_TEXT characters."""
     if not isinstance(value, str) or not value.strip():
         raise Invalid(f"请填写{what}", {field: f"请填写{what}"})
-    value = value.strip()
     if len(value) > MAX_TEXT:
         raise Invalid(f"{what}过长", {field: f"不超过 {MAX_TEXT} 字（现 {len(value)} 字）"})
     if "\x00" in value:
