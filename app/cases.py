@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from . import audit, duty_list, orgs, policy, processes, supervision
+from .conversation import checked_text
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
@@ -300,7 +301,6 @@ def withdraw_case(user, case_id, reason):
     """The calling township withdraws its call before the centre accepted it: the workflow ends
     there (its state is dropped as a closed case's is), its ready steps leave the inboxes, and the
     case is `withdrawn`, on record with the reason."""
-    from .conversation import checked_text
     case = db.session.get(Case, case_id) if isinstance(case_id, int) else None
     if case is None:
         raise NotFound("案件不存在或无权查看")

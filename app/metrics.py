@@ -348,7 +348,8 @@ def township_row(org, calls, orders, flags, weights=None):
     rejected = sum(1 for c in calls if c.status == "rejected")
     rating = average_rating(c.rating_received for c in calls)
     return {
-        "org": org, "calls": len(calls), "withdrawn": withdrawn, "closed": sum(1 for c in calls if c.status == "closed"),
+        "org": org, "calls": len(calls), "withdrawn": withdrawn,
+        "closed": sum(1 for c in calls if c.status == "closed"),
         "rejected": rejected, "invalid_call_rate": invalid_call_rate(calls),
         "orders": len(orders),
         "resolution_rate": resolution_rate(calls), "satisfaction_rate": satisfaction_rate(calls),

@@ -119,7 +119,8 @@ def test_the_township_withdraws_its_call_before_the_centre_accepts_it(users):
     assert (town["calls"], town["withdrawn"], town["rejected"]) == (1, 2, 0), town
     assert report["totals"]["withdrawn"] == 2 and report["totals"]["open"] == 1
     today = datetime.now(COUNTY).date().isoformat()      # a withdrawn call does not exempt the township (免责)
-    review = users["supervisor"].get(f"/accountability-reviews/report?item_code=ZF-01&township=T01&incident_date={today}")
+    review = users["supervisor"].get("/accountability-reviews/report",
+                                     query_string={"item_code": "ZF-01", "township": "T01", "incident_date": today})
     assert review.status_code == 200 and review.json["proposal"] == "review", review.json
 
 

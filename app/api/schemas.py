@@ -539,7 +539,8 @@ TEXT_2000 = [validate.Length(min=1, max=2000), NO_NUL]
 
 
 class CommentIn(Base):
-    text = fields.String(required=True, validate=TEXT_2000, metadata={"description": "the remark, at most 2000 characters"})
+    text = fields.String(required=True, validate=TEXT_2000,
+                         metadata={"description": "the remark, at most 2000 characters"})
     task_id = fields.String(allow_none=True, validate=validate.Length(max=36),
                             metadata={"description": "the step of the case the remark is about"})
 
@@ -561,7 +562,8 @@ CommentPage = page_of(Comment)
 
 
 class UrgeIn(Base):
-    text = fields.String(required=True, validate=TEXT_2000, metadata={"description": "what the township asks, at most 2000 characters"})
+    text = fields.String(required=True, validate=TEXT_2000,
+                         metadata={"description": "what the township asks, at most 2000 characters"})
 
 
 class UrgedUnit(Base):
@@ -591,4 +593,5 @@ class UrgeList(Base):
 
 
 class WithdrawIn(Base):
-    reason = fields.String(required=True, validate=TEXT_2000, metadata={"description": "why the township withdraws its call"})
+    reason = fields.String(required=True, validate=TEXT_2000,
+                           metadata={"description": "why the township withdraws its call"})

@@ -29,7 +29,8 @@ DEPARTMENT_COLUMNS = [
     ("response_rate", "响应率", "pct"), ("resolution_rate", "解决率", "pct"), ("satisfaction_rate", "满意率", "pct"),
     ("timely_sign_rate", "及时签收率", "pct"), ("on_time_completion_rate", "按时办结率", "pct"),
     ("return_rate", "回退率", "pct"), ("rework_rate", "重办率", "pct"), ("overdue", "超期", "int"),
-    ("reminder_rate", "催办率", "pct"), ("urges", "被催办", "int"), ("supervision_orders", "督办单", "int"), ("flags", "督查标记", "int"), ("township_rating", "乡镇评价", "rating"),
+    ("reminder_rate", "催办率", "pct"), ("urges", "被催办", "int"), ("supervision_orders", "督办单", "int"),
+    ("flags", "督查标记", "int"), ("township_rating", "乡镇评价", "rating"),
     ("platform_score", "平台得分", "score"), ("score", "综合得分", "score"), ("list", "榜单", "list"),
 ]
 TOWNSHIP_COLUMNS = [
@@ -41,7 +42,8 @@ TOWNSHIP_COLUMNS = [
 ]
 TOTAL_ROWS = [
     ("calls", "呼叫数", "int"), ("orders", "工单数", "int"), ("closed", "已办结", "int"), ("open", "办理中", "int"),
-    ("rejected", "不予受理", "int"), ("withdrawn", "已撤回", "int"), ("response_rate", "响应率", "pct"), ("resolution_rate", "解决率", "pct"),
+    ("rejected", "不予受理", "int"), ("withdrawn", "已撤回", "int"), ("response_rate", "响应率", "pct"),
+    ("resolution_rate", "解决率", "pct"),
     ("satisfaction_rate", "满意率", "pct"), ("timely_sign_rate", "及时签收率", "pct"),
     ("on_time_completion_rate", "按时办结率", "pct"), ("return_rate", "回退率", "pct"),
     ("rework_rate", "重办率", "pct"), ("reminder_rate", "催办率", "pct"), ("urges", "被催办次数", "int"),
