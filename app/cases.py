@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from . import audit, duty_list, evidence, notifications, orgs, policy, processes, search, supervision
+from .conversation import checked_text
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
@@ -273,6 +274,61 @@ def migrate_cases(user, process_id, from_version, to_version, case_ids=None):
         _keep(case, run)
         moved.append(case.id)
     return moved, kept
+
+
+# --- withdrawal (撤回) -------------------------------------------------------------------------------
+CALL_PROCESS = "call_response"      # a township's call: the one process a township may withdraw
+
+
+def accepted(case_id):
+    """Whether the centre has accepted the call: one of its steps was completed with `accepted` true
+    (CONTRACT §3: the centre's 受理 decides `accepted`). Until then — the call waiting at 受理, or
+    sent back to the township for 补充材料 (accepted false, more information asked) — it is not."""
+    answers = db.session.execute(select(Task.result).where(Task.case_id == case_id, Task.status == "completed",
+                                                           Task.kind == "engine")).scalars()
+    return any(isinstance(r, dict) and r.get("accepted") is True for r in answers)
+
+
+def withdraw_conflict(case):
+    """Why the case may not be withdrawn now (a message), or None."""
+    if case.process_id != CALL_PROCESS:
+        return "只有乡镇的呼叫可以撤回"
+    if case.status != "open":
+        return "案件已不在办理中，不能撤回"
+    if accepted(case.id):
+        return "响应中心已受理此呼叫，不能再撤回"
+    return None
+
+
+def may_withdraw(user, case):
+    """Whether `user` may withdraw the case now (the case page offers it)."""
+    return policy.allows(user, "case.withdraw", case=case) and withdraw_conflict(case) is None
+
+
+def withdraw_case(user, case_id, reason):
+    """The calling township withdraws its call before the centre accepted it: the workflow ends
+    there (its state is dropped as a closed case's is), its ready steps leave the inboxes, and the
+    case is `withdrawn`, on record with the reason."""
+    case = db.session.get(Case, case_id) if isinstance(case_id, int) else None
+    if case is None:
+        raise NotFound("案件不存在或无权查看")
+    policy.require(user, "case.withdraw", case=case)
+    reason = checked_text(reason, "reason", "撤回理由")
+    with write_transaction():
+        case = lock_case(case.id)
+        conflict = withdraw_conflict(case)
+        if conflict:
+            raise Conflict(conflict)
+        now = utcnow()
+        for row in db.session.execute(select(Task).where(Task.case_id == case.id, Task.status == "ready")).scalars():
+            row.status = "cancelled"
+            audit.record("task_cancelled", user.username, case.id, task=row, org_code=row.org_code, detail="呼叫已撤回")
+        before = {"status": case.status}
+        case.status, case.closed_at, case.updated_at = "withdrawn", now, now
+        case.state, case.next_timer_at, case.due_at = None, None, None
+        audit.record("case_withdrawn", user.username, case.id, org_code=user.org_code, before=before,
+                     after={"status": "withdrawn", "reason": reason}, detail=reason)
+    return case
 
 
 def _finish(user, case, task, clean, before):

@@ -124,6 +124,23 @@ def is_working_day(d, cal=None):
     return d.weekday() < 5
 
 
+def working_day_of(moment, cal=None):
+    """The working day a moment counts for: its county date when that is a working day, else the
+    next working day (what is done on a Sunday counts for Monday)."""
+    d = moment.astimezone(local_zone()).date()
+    while not is_working_day(d, cal):
+        d += timedelta(days=1)
+    return d
+
+
+def next_working_day(d, cal=None):
+    """The first working day after the date `d`."""
+    d += timedelta(days=1)
+    while not is_working_day(d, cal):
+        d += timedelta(days=1)
+    return d
+
+
 def add_working_days(moment, n, cal=None):
     """`moment` plus n working days, at the same time of day (county time)."""
     cal = cal if cal is not None else calendar()

@@ -241,7 +241,7 @@ def accountability_report(user, item_code, township, incident_date):
             handling.setdefault(t.case_id, []).append({"step": t.name, "org": t.org_code, "by": t.completed_by,
                                                         "at": t.completed_at.isoformat()})
     township_primary = item.primary_org == orgs.TOWNSHIP
-    called = [c for c in calls if c.status != "rejected"]
+    called = [c for c in calls if c.status not in ("rejected", "withdrawn")]   # a withdrawn call was not made
     proposal = "exempt" if called and not township_primary else "review"
     reason = ("乡镇已在事发前按清单呼叫县级部门，且该事项主体责任在县级部门，建议免责" if proposal == "exempt" else
               "该事项属乡镇主体责任，不适用呼叫免责，需审查履职情况" if township_primary else

@@ -6,7 +6,9 @@ them to two kinds of record, built from the task projection by `load()`:
 
 * an **order** (工单): one call dispatched to one department — the department's sign-off
   (签收, or a return 退回), its handlings (办理反馈; a rework adds one), the township's first
-  evaluation of the reply, and the reminders and supervision orders it drew;
+  evaluation of the reply, and the reminders and supervision orders it drew — the engine's
+  reminder before a deadline (Task.reminded_at) and the calling township's own urges (催办 on the
+  case page, app/conversation.py);
 * a **call** (呼叫): one township's call — accepted or rejected, the departments' ratings of the
   township (一呼一评).
 
@@ -83,7 +85,8 @@ class Order:
     handlings: list = field(default_factory=list)   # [Step], the first handling and one per rework
     evaluation: Evaluation | None = None            # the township's first evaluation of the reply
     closed: bool = False             # the call has been closed
-    reminders: int = 0               # 催办 received
+    reminders: int = 0               # 催办 received from the deadline timers (the engine's reminder)
+    urges: int = 0                   # 催办 received from the calling township (被催办次数)
     supervision_orders: int = 0      # 督办单 drawn
 
     @property
@@ -101,7 +104,7 @@ class Call:
     case_id: int
     township: str
     month: str
-    status: str                      # open, closed, rejected, errored
+    status: str                      # open, closed, rejected, errored, withdrawn
     decided: bool = False            # the centre has decided on acceptance
     rating_received: int | None = None   # the lead department's rating of the township (一呼一评)
     evaluation: Evaluation | None = None
@@ -175,8 +178,15 @@ def rework_rate(orders):
 
 
 def reminder_rate(orders):
-    """催办率 = orders that received at least one 催办 ÷ orders dispatched."""
-    return ratio(sum(1 for o in orders if o.reminders), len(orders))
+    """催办率 = orders that received at least one 催办 ÷ orders dispatched. Either kind counts: the
+    reminder the deadline timer sends before a step falls due, or an urge of the calling township
+    (an order urged twice, or reminded and urged, counts once; 被催办次数 counts every urge)."""
+    return ratio(sum(1 for o in orders if o.reminders or o.urges), len(orders))
+
+
+def urge_count(orders):
+    """被催办次数 = the calling townships' urges the orders received (once per unit and working day at most)."""
+    return sum(o.urges for o in orders)
 
 
 def supervision_rate(orders):
@@ -255,7 +265,8 @@ def department_score(platform, township_rating_avg, weights=None):
 
 
 def invalid_call_rate(calls):
-    """无效呼叫率 = calls rejected as improper (不予受理) ÷ calls whose acceptance was decided."""
+    """无效呼叫率 = calls rejected as improper (不予受理) ÷ calls whose acceptance was decided (a call
+    withdrawn by its township before the centre accepted it was never decided: not counted)."""
     decided = [c for c in calls if c.decided]
     return ratio(sum(1 for c in decided if c.status == "rejected"), len(decided))
 
@@ -306,6 +317,7 @@ def order_rates(orders, now):
         "return_rate": return_rate(orders),
         "rework_rate": rework_rate(orders),
         "reminder_rate": reminder_rate(orders),
+        "urges": urge_count(orders),
         "supervision_rate": supervision_rate(orders),
         "overdue": overdue_count(orders, now),
         "warnings": warning_count(orders, now),
@@ -329,11 +341,15 @@ def department_row(org, orders, flags, now, weights=None):
 
 def township_row(org, calls, orders, flags, weights=None):
     """A township's row: its calls, how many were rejected, the departments' rating of it, and the
-    resolution and satisfaction of its calls (from its own evaluations)."""
+    resolution and satisfaction of its calls (from its own evaluations). A call the township
+    withdrew before acceptance is counted apart (`withdrawn`), not among its calls."""
+    withdrawn = sum(1 for c in calls if c.status == "withdrawn")
+    calls = [c for c in calls if c.status != "withdrawn"]
     rejected = sum(1 for c in calls if c.status == "rejected")
     rating = average_rating(c.rating_received for c in calls)
     return {
-        "org": org, "calls": len(calls), "closed": sum(1 for c in calls if c.status == "closed"),
+        "org": org, "calls": len(calls), "withdrawn": withdrawn,
+        "closed": sum(1 for c in calls if c.status == "closed"),
         "rejected": rejected, "invalid_call_rate": invalid_call_rate(calls),
         "orders": len(orders),
         "resolution_rate": resolution_rate(calls), "satisfaction_rate": satisfaction_rate(calls),
@@ -386,10 +402,10 @@ def load(start, end, zone, case_scope=None):
 
     One pass over the period's tasks in case order, with the few form answers the metrics need
     taken out of the JSON in SQL (no row's whole `result` is parsed)."""
-    from sqlalchemy import case as when, or_, type_coerce
+    from sqlalchemy import case as when, func, or_, type_coerce
 
     from .extensions import db
-    from .models import Case, Flag, Task
+    from .models import Case, Flag, Task, UrgeTarget
     from .models.types import UTCDateTime
 
     conds = [Case.process_id == "call_response", Case.created_at >= start, Case.created_at < end]
@@ -412,24 +428,28 @@ def load(start, end, zone, case_scope=None):
             .join(Case, Case.id == Task.case_id)
             .where(and_(*conds), Task.status != "cancelled", or_(Task.element_id.in_(ELEMENTS), Task.kind == "order"))
             .order_by(Task.case_id, Task.created_at, Task.id))
+    urges = {(cid, org): n for cid, org, n in db.session.execute(
+        select(UrgeTarget.case_id, UrgeTarget.org_code, func.count()).join(Case, Case.id == UrgeTarget.case_id)
+        .where(and_(*conds), UrgeTarget.org_code.isnot(None)).group_by(UrgeTarget.case_id, UrgeTarget.org_code))}
     orders = []
     current, tasks = None, []
     for t in db.session.execute(stmt.execution_options(yield_per=5000)):
         if t.case_id != current:
             if tasks:
-                orders.extend(_records_of_call(calls[current], tasks))
+                orders.extend(_records_of_call(calls[current], tasks, urges))
             current, tasks = t.case_id, []
         tasks.append(t)
     if tasks:
-        orders.extend(_records_of_call(calls[current], tasks))
+        orders.extend(_records_of_call(calls[current], tasks, urges))
     flags = {}
     for org, in db.session.execute(select(Flag.org_code).where(Flag.created_at >= start, Flag.created_at < end)):
         flags[org] = flags.get(org, 0) + 1
     return orders, list(calls.values()), flags
 
 
-def _records_of_call(call, tasks):
-    """Fill in `call` from its task rows (oldest first) and answer its orders."""
+def _records_of_call(call, tasks, urges=None):
+    """Fill in `call` from its task rows (oldest first) and answer its orders; `urges` {(case id,
+    department): township urges}."""
     orders, evaluation, by_id = {}, None, {}
     for t in tasks:
         if t.kind == "order":
@@ -460,6 +480,7 @@ def _records_of_call(call, tasks):
         elif t.reminded and t.org_code in orders:
             orders[t.org_code].reminders += 1
     for o in orders.values():
+        o.urges = (urges or {}).get((call.case_id, o.department), 0)
         if o.signed:
             o.evaluation = evaluation
     return orders.values()
@@ -492,7 +513,9 @@ def report(period, now, zone, names, departments, townships, weights=None, case_
     for r in dept_rows + town_rows:
         r["name"] = names.get(r["org"], r["org"])
     totals = order_rates(orders, now)
-    totals.update(calls=len(calls), rejected=sum(1 for c in calls if c.status == "rejected"),
+    totals.update(calls=sum(1 for c in calls if c.status != "withdrawn"),
+                  withdrawn=sum(1 for c in calls if c.status == "withdrawn"),
+                  rejected=sum(1 for c in calls if c.status == "rejected"),
                   closed=sum(1 for c in calls if c.status == "closed"),
                   open=sum(1 for c in calls if c.status == "open"),
                   invalid_call_rate=invalid_call_rate(calls),
@@ -510,7 +533,8 @@ def trend(orders, calls, months, now):
     out = []
     for m in months:
         mo = [o for o in orders if o.month == m]
-        out.append({"month": m, "calls": sum(1 for c in calls if c.month == m), "orders": len(mo),
+        out.append({"month": m, "calls": sum(1 for c in calls if c.month == m and c.status != "withdrawn"),
+                    "orders": len(mo),
                     "response_rate": response_rate(mo, now), "resolution_rate": resolution_rate(mo),
                     "satisfaction_rate": satisfaction_rate(mo)})
     return out

@@ -35,6 +35,8 @@ CAPABILITIES = {
     "case.start": (ANYONE, "发起案件"),                   # and only the roles the process's start names
     "case.retry": (("supervisor", "admin"), "重试异常案件"),
     "case.take_part": (ANYONE, "参与案件"),               # remarks, files: one's unit takes part, or centre/supervisor
+    "case.urge": (("township",), "催办"),                 # only the township that raised the call
+    "case.withdraw": (("township",), "撤回呼叫"),         # likewise, and only before the centre accepts it
     "task.read": (ANYONE, "查看任务"),                    # addressed to one, or of a case one may see
     "task.complete": (ANYONE, "办理任务"),                # addressed to one's role (and unit)
     "task.claim": (ANYONE, "认领任务"),                   # likewise
@@ -113,6 +115,16 @@ def _taking_part(user, case=None, **_):
     return Forbidden("只有参与此案件的单位可以这样做") if sees_case(user, case.id) else NotFound("案件不存在或无权查看")
 
 
+def _calling_township(label):
+    """Urging and withdrawing a call are the calling township's: another unit that sees the case is
+    forbidden, one that does not is not told it exists."""
+    def rule(user, case=None, **_):
+        if case is None or (user.org_code and case.initiator_org == user.org_code):
+            return None
+        return Forbidden(f"只有发起呼叫的乡镇可以{label}") if sees_case(user, case.id) else NotFound("案件不存在或无权查看")
+    return rule
+
+
 def _task_in_sight(user, task=None, **_):
     if task is not None and not (scope.addressed_to(user, task) or sees_case(user, task.case_id)):
         return NotFound("任务不存在或无权查看")
@@ -148,6 +160,8 @@ _TARGET_RULES = {
     "case.read": _case_in_scope,
     "case.start": _starter,
     "case.take_part": _taking_part,
+    "case.urge": _calling_township("催办"),
+    "case.withdraw": _calling_township("撤回呼叫"),
     "task.read": _task_in_sight,
     "task.complete": _own_task("此任务不属于您的岗位或单位"),
     "task.claim": _own_task("此任务不属于您的岗位或单位"),
@@ -245,6 +259,14 @@ ROUTES = {
     "api.claim": "task.claim",
     "api.unclaim": "task.claim",
     "supervision.retry": "case.retry",
+    # the conversation on a case: remarks, urges, withdrawal
+    "api.comments": {"GET": "case.read", "POST": "case.take_part"},
+    "web.add_comment": "case.take_part",
+    "api.list_urges": "case.read",
+    "api.urge_case": "case.urge",
+    "web.urge_case": "case.urge",
+    "api.withdraw_case": "case.withdraw",
+    "web.withdraw_case": "case.withdraw",
     "api.retry": "case.retry",
     # extensions
     "web.request_extension": "extension.request",

@@ -122,4 +122,4 @@ def stats(user, period=None, now=None):
     scope = "all" if visible is None else (user.org_code or "role")
     return {"scope": scope, "period": {"key": key, "label": label},
             "cases": {"total": sum(by_status.values()), **by_status},
-            "calls": len(calls), **metrics.order_rates(orders, now)}
+            "calls": sum(1 for c in calls if c.status != "withdrawn"), **metrics.order_rates(orders, now)}

@@ -81,6 +81,23 @@ def test_reminder_and_supervision_rates():
     assert m.supervision_rate(orders) == pytest.approx(1 / 4)
 
 
+def test_a_townships_urge_counts_as_a_reminder_and_is_counted_apart():
+    """催办率 counts an order reminded by the timer or urged by the township once; 被催办次数 every urge."""
+    orders = [order(reminders=1), order(), order(), order()]
+    orders[1].urges, orders[0].urges = 2, 1
+    assert m.reminder_rate(orders) == pytest.approx(2 / 4)
+    assert m.urge_count(orders) == 3 and m.order_rates(orders, NOW)["urges"] == 3
+
+
+def test_withdrawn_calls_are_counted_apart_from_the_townships_calls():
+    calls = [m.Call(case_id=1, township="T01", month="2026-03", status="withdrawn"),
+             m.Call(case_id=2, township="T01", month="2026-03", status="rejected", decided=True),
+             m.Call(case_id=3, township="T01", month="2026-03", status="closed", decided=True)]
+    row = m.township_row("T01", calls, [], 0)
+    assert (row["calls"], row["withdrawn"], row["rejected"]) == (2, 1, 1)
+    assert row["invalid_call_rate"] == pytest.approx(1 / 2)
+
+
 def test_overdue_and_warning_counts():
     orders = [order(sign_after=3 * H),                                   # late sign-off
               order(handlings=((None, 5 * D),)),                         # open past its deadline

@@ -87,7 +87,7 @@ class PageArgs(Base):
 
 class CaseQuery(PageArgs):
     process_id = fields.String(validate=[validate.Length(max=100), NO_NUL])
-    status = fields.String(validate=validate.OneOf(["open", "closed", "rejected", "refused", "errored"]))
+    status = fields.String(validate=validate.OneOf(["open", "closed", "rejected", "refused", "errored", "withdrawn"]))
     stuck = fields.Boolean()
     q = fields.String(validate=[validate.Length(max=500), NO_NUL], metadata={
         "description": "words to search for: case number, title, description, replies, remarks, units, list "
@@ -273,7 +273,9 @@ class Rates(Base):
     on_time_completion_rate = fields.Float(allow_none=True, metadata={"description": "按时办结率"})
     return_rate = fields.Float(allow_none=True, metadata={"description": "回退率"})
     rework_rate = fields.Float(allow_none=True, metadata={"description": "重办率"})
-    reminder_rate = fields.Float(allow_none=True, metadata={"description": "催办率"})
+    reminder_rate = fields.Float(allow_none=True, metadata={"description": "催办率: the deadline timers' reminders "
+                                                                           "and the townships' urges"})
+    urges = fields.Integer(metadata={"description": "被催办次数: the calling townships' urges the orders received"})
     supervision_rate = fields.Float(allow_none=True, metadata={"description": "督办率"})
     overdue = fields.Integer(metadata={"description": "超期件数 (red cards)"})
     warnings = fields.Integer(metadata={"description": "yellow cards"})
@@ -303,7 +305,8 @@ class DepartmentRow(Rates):
 class TownshipRow(Base):
     org = fields.String()
     name = fields.String()
-    calls = fields.Integer()
+    calls = fields.Integer(metadata={"description": "calls raised, those withdrawn aside"})
+    withdrawn = fields.Integer(metadata={"description": "calls withdrawn by the township before acceptance"})
     closed = fields.Integer()
     rejected = fields.Integer()
     invalid_call_rate = fields.Float(allow_none=True, metadata={"description": "无效呼叫率"})
@@ -675,3 +678,66 @@ UPLOAD_FORM = {"required": True, "content": {"multipart/form-data": {"schema": {
                                            "MOV video; its type is checked by its bytes"},
                    "task_id": {"type": "string", "maxLength": 36, "description": "the step of the case it is about"},
                    "note": {"type": "string", "maxLength": 2000}}}}}}
+
+
+# --- the conversation on a case: remarks, urges, withdrawal ------------------------------------------
+TEXT_2000 = [validate.Length(min=1, max=2000), NO_NUL]
+
+
+class CommentIn(Base):
+    text = fields.String(required=True, validate=TEXT_2000,
+                         metadata={"description": "the remark, at most 2000 characters"})
+    task_id = fields.String(allow_none=True, validate=validate.Length(max=36),
+                            metadata={"description": "the step of the case the remark is about"})
+
+
+class Comment(Base):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    author = fields.String(metadata={"description": "username"})
+    author_name = fields.String()
+    author_org = fields.String(allow_none=True)
+    author_org_name = fields.String(allow_none=True)
+    text = fields.String()
+    at = fields.String()
+    task_id = fields.String(allow_none=True)
+    task_name = fields.String(allow_none=True)
+
+
+CommentPage = page_of(Comment)
+
+
+class UrgeIn(Base):
+    text = fields.String(required=True, validate=TEXT_2000,
+                         metadata={"description": "what the township asks, at most 2000 characters"})
+
+
+class UrgedUnit(Base):
+    unit = fields.String(metadata={"description": "org code, or the role of a step open to the whole role"})
+    org = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    name = fields.String()
+    task_id = fields.String(allow_none=True)
+    task_name = fields.String(allow_none=True)
+
+
+class Urge(Base):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    text = fields.String()
+    urged_by = fields.String()
+    urged_by_name = fields.String()
+    urged_org = fields.String(allow_none=True)
+    at = fields.String()
+    working_day = fields.String(metadata={"description": "the working day it counts for (YYYY-MM-DD, county time)"})
+    units = fields.List(fields.Nested(UrgedUnit))
+
+
+class UrgeList(Base):
+    items = fields.List(fields.Nested(Urge))
+    total = fields.Integer()
+
+
+class WithdrawIn(Base):
+    reason = fields.String(required=True, validate=TEXT_2000,
+                           metadata={"description": "why the township withdraws its call"})

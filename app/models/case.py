@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-CASE_STATUSES = ("open", "closed", "rejected", "refused", "errored")
+CASE_STATUSES = ("open", "closed", "rejected", "refused", "errored", "withdrawn")
 
 
 class Case(db.Model):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, deadlines, evidence, lists, orgs, policy, processes, scope
+from .. import auth, cases, conversation as talk, deadlines, evidence, lists, orgs, policy, processes, scope
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
@@ -19,7 +19,8 @@ from .forms import is_number, parse_form, widgets
 
 web_bp = Blueprint("web", __name__)
 
-STATUS_LABELS = {"open": "办理中", "closed": "已办结", "rejected": "不予受理", "refused": "未获同意", "errored": "异常"}
+STATUS_LABELS = {"open": "办理中", "closed": "已办结", "rejected": "不予受理", "refused": "未获同意", "errored": "异常",
+                 "withdrawn": "已撤回"}
 URGENCY_LABELS = {"normal": "一般", "urgent": "紧急", "emergency": "特急"}
 ACTION_LABELS = {
     "case_started": "发起", "task_ready": "待办生成", "task_completed": "办理", "task_claimed": "认领",
@@ -37,6 +38,7 @@ ACTION_LABELS = {
     "robot_changed": "设置群机器人", "robot_removed": "删除群机器人", "notification_preferences_changed": "修改通知设置",
     "outbox_retried": "重新发送通知",
     "attachment_added": "添加文件",
+    "comment_added": "留言", "case_urged": "乡镇催办", "case_withdrawn": "撤回呼叫",
 }
 PER_PAGE = 20
 
@@ -191,7 +193,22 @@ def case_page(case_id):
                            events=found.events, org_names=orgs.org_names(), user_names=orgs.user_names(),
                            definition=definition,
                            start_fields=result_rows(start_schema, case.data),
-                           results={t.id: result_rows(definition.form(t.form) or {}, t.result or {}) for t in history})
+                           results={t.id: result_rows(definition.form(t.form) or {}, t.result or {}) for t in history},
+                           **_conversation(case, found.tasks))
+
+
+def _conversation(case, tasks):
+    """What the case page shows and offers of the conversation: remarks, urges, withdrawal."""
+    comments, _total = talk.comments(current_user, case.id, 1, 10000)
+    can_urge = policy.allows(current_user, "case.urge", case=case)
+    to_urge, urge_block = talk.urge_conflict(case, current_user.org_code) if can_urge and case.status == "open" \
+        else ([], None)
+    return {"comments": comments, "tasks_by_id": {t.id: t for t in tasks},
+            "remark_steps": [t for t in tasks if t.kind == "engine" and t.status in ("ready", "completed")],
+            "can_remark": policy.allows(current_user, "case.take_part", case=case),
+            "urges": talk.urges(current_user, case.id), "can_urge": can_urge and case.status == "open",
+            "to_urge": to_urge, "urge_block": urge_block,
+            "can_withdraw": cases.may_withdraw(current_user, case)}
 
 
 def _prefill(definition, schema, case_data):
@@ -311,4 +328,4 @@ def unclaim(task_id):
     return redirect(url_for("web.task_page", task_id=task_id))
 
 
-from . import files  # noqa: E402,F401 - the files' routes join this blueprint
+from . import conversation, files  # noqa: E402,F401 - the case page's files and conversation forms join this blueprint

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 
-from .. import audit, audit_export, cases, evidence, orgs, policy, processes
+from .. import audit, audit_export, cases, conversation, evidence, orgs, policy, processes
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
 from . import ACTION_LABELS, result_rows
@@ -18,7 +18,7 @@ audit_bp = Blueprint("audit", __name__)
 
 FORMAT_LABELS = {"csv": "CSV（Excel/WPS）", "jsonl": "JSON Lines", "xlsx": "XLSX 工作簿"}
 TASK_STATUS_LABELS = {"ready": "待办", "completed": "已办", "cancelled": "已撤销", "suspended": "暂停"}
-SUPERVISION_ACTIONS = ("reminder", "overdue", "case_listed", "problem_order", "extension_requested",
+SUPERVISION_ACTIONS = ("reminder", "case_urged", "overdue", "case_listed", "problem_order", "extension_requested",
                        "extension_approved", "extension_refused", "flag_raised")
 
 
@@ -104,6 +104,8 @@ def dossier(case_id):
         start_fields=result_rows(definition.form(definition.start.form) or {}, case.data or {}),
         steps=[_step(definition, t, now) for t in tasks],
         supervision=[(e, _supervision_note(e)) for e in events if e.action in SUPERVISION_ACTIONS],
+        comments=conversation.comments(current_user, case_id, 1, 10000)[0], tasks_by_id={t.id: t for t in tasks},
+        withdrawal=next((e for e in events if e.action == "case_withdrawn"), None),
         TASK_STATUS_LABELS=TASK_STATUS_LABELS)
 
 

@@ -29,21 +29,25 @@ DEPARTMENT_COLUMNS = [
     ("response_rate", "响应率", "pct"), ("resolution_rate", "解决率", "pct"), ("satisfaction_rate", "满意率", "pct"),
     ("timely_sign_rate", "及时签收率", "pct"), ("on_time_completion_rate", "按时办结率", "pct"),
     ("return_rate", "回退率", "pct"), ("rework_rate", "重办率", "pct"), ("overdue", "超期", "int"),
-    ("supervision_orders", "督办单", "int"), ("flags", "督查标记", "int"), ("township_rating", "乡镇评价", "rating"),
+    ("reminder_rate", "催办率", "pct"), ("urges", "被催办", "int"), ("supervision_orders", "督办单", "int"),
+    ("flags", "督查标记", "int"), ("township_rating", "乡镇评价", "rating"),
     ("platform_score", "平台得分", "score"), ("score", "综合得分", "score"), ("list", "榜单", "list"),
 ]
 TOWNSHIP_COLUMNS = [
     ("rank", "排名", "int"), ("name", "乡镇", "text"), ("calls", "呼叫数", "int"), ("rejected", "不予受理", "int"),
+    ("withdrawn", "撤回", "int"),
     ("invalid_call_rate", "无效呼叫率", "pct"), ("resolution_rate", "解决率", "pct"),
     ("satisfaction_rate", "满意率", "pct"), ("rating_received", "部门评分", "rating"), ("flags", "督查标记", "int"),
     ("score", "得分", "score"), ("list", "榜单", "list"),
 ]
 TOTAL_ROWS = [
     ("calls", "呼叫数", "int"), ("orders", "工单数", "int"), ("closed", "已办结", "int"), ("open", "办理中", "int"),
-    ("rejected", "不予受理", "int"), ("response_rate", "响应率", "pct"), ("resolution_rate", "解决率", "pct"),
+    ("rejected", "不予受理", "int"), ("withdrawn", "已撤回", "int"), ("response_rate", "响应率", "pct"),
+    ("resolution_rate", "解决率", "pct"),
     ("satisfaction_rate", "满意率", "pct"), ("timely_sign_rate", "及时签收率", "pct"),
     ("on_time_completion_rate", "按时办结率", "pct"), ("return_rate", "回退率", "pct"),
-    ("rework_rate", "重办率", "pct"), ("invalid_call_rate", "无效呼叫率", "pct"),
+    ("rework_rate", "重办率", "pct"), ("reminder_rate", "催办率", "pct"), ("urges", "被催办次数", "int"),
+    ("invalid_call_rate", "无效呼叫率", "pct"),
     ("overdue", "超期件数（红牌）", "int"), ("warnings", "预警件数（黄牌）", "int"),
     ("avg_sign_hours", "平均签收用时（小时）", "hours"), ("avg_completion_hours", "平均办结用时（小时）", "hours"),
     ("township_rating", "乡镇评价均分（1–5）", "rating"), ("rating_received", "部门对乡镇评分均分（1–5）", "rating"),
