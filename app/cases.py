@@ -320,7 +320,8 @@ def withdraw_case(user, case_id, reason):
         if conflict:
             raise Conflict(conflict)
         now = utcnow()
-        for row in db.session.execute(select(Task).where(Task.case_id == case.id, Task.status == "ready")).scalars():
+        cancelled = db.session.execute(select(Task).where(Task.case_id == case.id, Task.status == "ready")).scalars().all()
+        for row in cancelled:
             row.status = "cancelled"
             audit.record("task_cancelled", user.username, case.id, task=row, org_code=row.org_code, detail="呼叫已撤回")
         before = {"status": case.status}
@@ -328,6 +329,8 @@ def withdraw_case(user, case_id, reason):
         case.state, case.next_timer_at, case.due_at = None, None, None
         audit.record("case_withdrawn", user.username, case.id, org_code=user.org_code, before=before,
                      after={"status": "withdrawn", "reason": reason}, detail=reason)
+        notifications.case_withdrawn(case, cancelled, reason, user.username)
+        search.reindex(case)
     return case
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from . import audit, deadlines, orgs, policy
+from . import audit, deadlines, notifications, orgs, policy, search
 from .database import lock_case, write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
@@ -70,12 +70,15 @@ def add_comment(user, case_id, text, task_id=None):
         if task is None or task.case_id != case.id:
             raise Invalid("留言所针对的环节不属于本案件", {"task_id": "不是本案件的环节"})
     with write_transaction():
+        lock_case(case.id)      # the search document is rewritten from what the case holds now
         comment = Comment(case_id=case.id, task_id=task.id if task else None, author=user.username,
                           author_org=user.org_code, text=text, created_at=utcnow())
         db.session.add(comment)
         db.session.flush()
         audit.record("comment_added", user.username, case.id, task=task, org_code=user.org_code,
                      after={"comment_id": comment.id, "text": text})
+        notifications.comment_added(case, comment, task, user.username)
+        search.reindex(case)
     return comment
 
 
@@ -165,6 +168,7 @@ def urge_case(user, case_id, text, now=None):
                      after={"urge_id": urge.id, "text": text, "working_day": day,
                             "units": [{"unit": h.unit, "task_id": h.task.id, "task_name": h.task.name} for h in fresh]},
                      detail=f"催办{'、'.join(h.name for h in fresh)}：{text}")
+        notifications.case_urged(case, urge, targets, {h.task.id: h.task for h in fresh}, user.username)
     return urge, targets
 
 
@@ -190,3 +194,12 @@ def urge_dict(urge, targets):
                        "task_id": t.task_id, "task_name": tasks[t.task_id].name if t.task_id in tasks else None}
                       for t in targets]}
 
+
+
+@search.text_source
+def _remarks(case_ids):
+    """The remarks on the cases, searchable like the replies."""
+    names = orgs.user_names()
+    return [(c.case_id, "body", f"留言（{names.get(c.author, c.author)}）", c.text)
+            for c in db.session.execute(select(Comment).where(Comment.case_id.in_(case_ids))
+                                        .order_by(Comment.id)).scalars()]

@@ -39,6 +39,7 @@ KINDS = {
     "urge": "催办",
     "case_closed": "已办结",
     "case_rejected": "未予受理",
+    "case_withdrawn": "已撤回",
 }
 CHANNELS = {"app": "站内通知", "email": "电子邮件"}
 EMAIL_BY_DEFAULT = {"task_ready", "deadline_warning", "deadline_passed", "supervision_order", "urge"}
@@ -127,6 +128,35 @@ def case_ended(case, actor):
         reason = (case.data or {}).get("reason")
         text = ("未予受理" + (f"：{reason}" if reason else "。")) if case.status == "rejected" else "未获同意。"
         notify("case_rejected", case, text, orgs=[case.initiator_org], actor=actor)
+
+
+def comment_added(case, comment, task, actor):
+    """A remark on a case: every unit and role taking part in it, and the centre, are told."""
+    from .models import CaseParticipant
+    parts = db.session.execute(select(CaseParticipant.org_code, CaseParticipant.role)
+                               .where(CaseParticipant.case_id == case.id)).all()
+    about = f"（关于“{task.name}”）" if task is not None else ""
+    who = orgs.user_names().get(actor, actor)
+    notify("comment", case, f"{who}留言{about}：{comment.text[:200]}",
+           orgs=sorted({o for o, _ in parts if o}),
+           queues=sorted({f"{r}@*" for o, r in parts if r and not o} | {"center@*"}), task=task, actor=actor)
+
+
+def case_urged(case, urge, targets, tasks, actor):
+    """The calling township urged the units holding its call: each of them is told, on its step."""
+    township = orgs.org_names().get(urge.urged_org, urge.urged_org or "乡镇")
+    for t in targets:
+        task = tasks.get(t.task_id)
+        notify("urge", case, f"{township}催办“{task.name if task else '本案件'}”：{urge.text[:200]}",
+               orgs=[t.org_code] if t.org_code else None, queues=None if t.org_code else [f"{t.role}@*"],
+               task=task, actor=actor)
+
+
+def case_withdrawn(case, cancelled, reason, actor):
+    """The calling township withdrew its call: those whose steps were cancelled are told."""
+    if cancelled:
+        notify("case_withdrawn", case, f"发起单位已撤回呼叫：{reason[:200]}", queues=sorted({t.queue for t in cancelled}),
+               actor=actor)
 
 
 def _recipients(users, org_codes, queues):

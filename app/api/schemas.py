@@ -550,7 +550,7 @@ class Revoked(Base):
 
 # --- notifications ----------------------------------------------------------------------------
 NOTIFICATION_KINDS = ["task_ready", "deadline_warning", "deadline_passed", "supervision_order", "comment", "urge",
-                      "case_closed", "case_rejected"]
+                      "case_closed", "case_rejected", "case_withdrawn"]   # app/notifications.py KINDS
 
 
 class NotificationQuery(PageArgs):
