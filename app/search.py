@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from markupsafe import Markup, escape
 from sqlalchemy import Float, Integer, cast, literal, literal_column, bindparam, column, delete, func, or_, select, table, text
 from sqlalchemy.orm import defer, lazyload
+from sqlalchemy.sql.util import ClauseAdapter
 
 from . import orgs, processes
 from .extensions import db
@@ -369,26 +370,36 @@ def _rank(phrases):
 
 
 def _candidates(crit, tier, scope, filters, columns=()):
-    """A SELECT of the ids of the cases the criteria find in this tier, within scope and filters."""
+    """(SELECT of the ids of the cases the criteria find in this tier within scope and filters, the
+    column of their order, newest first). Words are read from the full-text index; with none, a
+    unit's calls from its participations (in case order), a month's from the cases by creation time."""
+    order = None
     if crit.phrases:
         ident, where = _text_match(crit.phrases, tier)
         stmt = select(ident, *columns).where(*where)
+        units = crit.units
+    elif crit.units:
+        ident = CaseParticipant.case_id
+        stmt = select(ident).where(CaseParticipant.org_code == crit.units[0]).distinct()
+        units = crit.units[1:]
     else:
-        ident = Case.id
-        stmt = select(ident, *columns)
+        ident, order, units = Case.id, Case.created_at, []
+        stmt = select(ident)
     if scope is not None:
-        stmt = stmt.where(select(CaseParticipant.id).where(CaseParticipant.case_id == ident, scope).exists())
-    for code in crit.units:
-        stmt = stmt.where(select(CaseParticipant.id).where(CaseParticipant.case_id == ident,
-                                                           CaseParticipant.org_code == code).exists())
+        probe = CaseParticipant.__table__.alias()
+        stmt = stmt.where(select(probe.c.id).where(probe.c.case_id == ident, ClauseAdapter(probe).traverse(scope))
+                          .exists())
+    for code in units:
+        probe = CaseParticipant.__table__.alias()
+        stmt = stmt.where(select(probe.c.id).where(probe.c.case_id == ident, probe.c.org_code == code).exists())
     where = list(filters)
     if crit.months:
         where.append(or_(*[(Case.created_at >= lo) & (Case.created_at < hi) for lo, hi in crit.months]))
     if where:
-        if crit.phrases:
+        if ident is not Case.id:
             stmt = stmt.join(Case, Case.id == ident)
         stmt = stmt.where(*where)
-    return stmt, ident
+    return stmt, (order if order is not None else ident)
 
 
 @dataclass
@@ -433,7 +444,8 @@ def find(scope, filters, q, page=1, per_page=50):
             skip = max(0, offset - before)
     if len(ids) < per_page:
         rest, ident = _candidates(crit, "rest" if crit.phrases else "all", scope, filters)
-        ids += db.session.execute(rest.order_by(ident.desc()).limit(per_page - len(ids)).offset(skip)).scalars().all()
+        order = [ident.desc(), Case.id.desc()] if ident is Case.created_at else [ident.desc()]
+        ids += db.session.execute(rest.order_by(*order).limit(per_page - len(ids)).offset(skip)).scalars().all()
     if offset == 0 and len(ids) < per_page:
         total = len(ids)
     else:
@@ -487,17 +499,23 @@ def mark(value, pattern, window=False):
     lo, hi = 0, len(value)
     if window:
         lo, hi = max(0, spans[0][0] - BEFORE), min(len(value), spans[0][1] + AFTER)
-    parts, at = [], lo
+    parts, at = ["…" if lo > 0 else ""], lo      # built as str and made Markup once: a page marks 100 texts
     for start, end in spans:
         if start < at or start >= hi:
             continue
         end = min(end, hi)
-        parts.append(escape(value[at:start]))
-        parts.append(Markup("<mark>") + escape(value[start:end]) + Markup("</mark>"))
+        parts += [_escape(value[at:start]), "<mark>", _escape(value[start:end]), "</mark>"]
         at = end
-    parts.append(escape(value[at:hi]))
-    out = Markup("").join(parts)
-    return (Markup("…") if lo > 0 else Markup("")) + out + (Markup("…") if hi < len(value) else Markup(""))
+    parts += [_escape(value[at:hi]), "…" if hi < len(value) else ""]
+    return Markup("".join(parts))
+
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
+def _escape(value):
+    """What markupsafe.escape makes of a text, as str."""
+    return value.translate(_ESCAPES)
 
 
 # --- keeping it whole ----------------------------------------------------------------------------
