@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import BooleanClauseList
 from sqlalchemy.sql.util import ClauseAdapter
 
 from . import orgs, processes
+from .scope import participation_key
 from .extensions import db
 from .models import Case, CaseParticipant, ListItem, ListVersion, ProcessVersion, SearchDocument, Task
 from .models.types import utcnow
@@ -251,8 +252,10 @@ def _columns(texts):
     return {f: " ".join(v) for f, v in cols.items()}
 
 
-def _tsvector(texts):
-    """A tsvector literal of a document: each term with its positions and the weight of its field."""
+def _tsvector(texts, keys=()):
+    """A tsvector literal of a document: each term with its positions and the weight of its field;
+    then the case's participation keys (scope.participation_key), without positions, which no typed
+    word can match (a query's words have no @)."""
     positions = defaultdict(list)
     pos = 1
     for field, _label, value in texts:
@@ -263,7 +266,17 @@ def _tsvector(texts):
                 positions[term].append(f"{pos}{PG_LABEL[field]}")
             pos += 1
         pos += FIELD_GAP
-    return " ".join(f"'{t}':{','.join(p)}" for t, p in positions.items())
+    return " ".join([f"'{t}':{','.join(p)}" for t, p in positions.items()] + [f"'{k}'" for k in sorted(set(keys))])
+
+
+def _keys(case_ids):
+    """{case_id: [participation key]} of these cases."""
+    out = defaultdict(list)
+    for case_id, org_code, role in db.session.execute(select(
+            CaseParticipant.case_id, CaseParticipant.org_code, CaseParticipant.role)
+            .where(CaseParticipant.case_id.in_(case_ids))):
+        out[case_id].append(participation_key(org_code, role))
+    return out
 
 
 def reindex(case_or_id):
@@ -290,9 +303,10 @@ def reindex_many(case_ids):
                                     "VALUES (:id, :number, :title, :body, :meta)"),
                                [dict(_columns(v), id=k) for k, v in docs.items()])
     elif rows:
+        keys = _keys(case_ids)
         db.session.execute(text("UPDATE search_documents SET terms = CAST(:terms AS tsvector), "
                                 "title_terms = CAST(:title AS tsvector) WHERE case_id = :id"),
-                           [{"id": k, "terms": _tsvector(v),
+                           [{"id": k, "terms": _tsvector(v, keys[k]),
                              "title": _tsvector([t for t in v if t[0] in ("number", "title")])}
                             for k, v in docs.items()])
 
@@ -342,7 +356,7 @@ def read_query(q):
     return Criteria(rest, units, months, phrases)
 
 
-def _text_match(phrases, tier):
+def _text_match(phrases, tier, keys=None):
     """(id column, WHERE clauses) of the cases whose text matches every phrase; tier "title": and any
     phrase in their number or title; "rest": and none."""
     any_title = None
@@ -352,7 +366,10 @@ def _text_match(phrases, tier):
         match = {"all": every, "title": titled if len(phrases) == 1 else f"({titled}) AND {every}",
                  "rest": f"({every}) NOT ({titled})"}[tier]
         return _FTS.c.rowid, [text("search_terms MATCH :fts_match").bindparams(fts_match=match)]
-    where = [text("search_documents.terms @@ CAST(:ts_all AS tsquery)").bindparams(ts_all=_tsquery(phrases))]
+    query = _tsquery(phrases)
+    if keys is not None:    # the scope inside the GIN index: only its matches are read
+        query = "(" + query + ") & (" + (" | ".join(f"'{k}'" for k in keys) or "'@none'") + ")"
+    where = [text("search_documents.terms @@ CAST(:ts_all AS tsquery)").bindparams(ts_all=query)]
     if tier != "all":
         any_title = bindparam("ts_title", _tsquery(phrases, " | "))
         clause = "search_documents.title_terms @@ CAST(:ts_title AS tsquery)"
@@ -371,13 +388,13 @@ def _rank(phrases):
                                                     cast(literal(_tsquery(phrases[:1])), TSQUERY)))
 
 
-def _candidates(crit, tier, scope, filters, columns=()):
+def _candidates(crit, tier, scope, filters, columns=(), keys=None):
     """(SELECT of the ids of the cases the criteria find in this tier within scope and filters, the
     column of their order, newest first). Words are read from the full-text index; with none, a
     unit's calls from its participations (in case order), a month's from the cases by creation time."""
     order = None
     if crit.phrases:
-        ident, where = _text_match(crit.phrases, tier)
+        ident, where = _text_match(crit.phrases, tier, keys)
         stmt = select(ident, *columns).where(*where)
         units = crit.units
     elif crit.units:
@@ -430,7 +447,7 @@ class Highlight:
     snippet: Markup | None
 
 
-def find(scope, filters, q, page=1, per_page=50):
+def find(scope, filters, q, page=1, per_page=50, scope_keys=None):
     """The page of the cases matching the query, best first, among those `scope` lets the caller
     see (a WHERE clause on CaseParticipant, None for every case) that `filters` (WHERE clauses on
     Case) select; the caller asks the policy.
@@ -446,23 +463,24 @@ def find(scope, filters, q, page=1, per_page=50):
         return Found([], 0, {})
     offset = (page - 1) * per_page
     ids, skip = [], offset
+    keys = scope_keys if scope is not None and db.engine.dialect.name != "sqlite" else None
     if crit.phrases:
         score = _rank(crit.phrases).label("score")
-        titled, ident = _candidates(crit, "title", scope, filters, [score])
+        titled, ident = _candidates(crit, "title", scope, filters, [score], keys)
         ids = db.session.execute(titled.order_by(text("score"), ident.desc())
                                  .limit(per_page).offset(offset)).scalars().all()
         if len(ids) < per_page:
             before = offset + len(ids) if ids else db.session.execute(
-                select(func.count()).select_from(_candidates(crit, "title", scope, filters)[0].subquery())).scalar()
+                select(func.count()).select_from(_candidates(crit, "title", scope, filters, keys=keys)[0].subquery())).scalar()
             skip = max(0, offset - before)
     if len(ids) < per_page:
-        rest, ident = _candidates(crit, "rest" if crit.phrases else "all", scope, filters)
+        rest, ident = _candidates(crit, "rest" if crit.phrases else "all", scope, filters, keys=keys)
         order = [ident.desc(), Case.id.desc()] if ident is Case.created_at else [ident.desc()]
         ids += db.session.execute(rest.order_by(*order).limit(per_page - len(ids)).offset(skip)).scalars().all()
     if offset == 0 and len(ids) < per_page:
         total = len(ids)
     else:
-        every = _candidates(crit, "all", scope, filters)[0].limit(COUNT_BOUND + 1).subquery()
+        every = _candidates(crit, "all", scope, filters, keys=keys)[0].limit(COUNT_BOUND + 1).subquery()
         total = db.session.execute(select(func.count()).select_from(every)).scalar()
     by_id = {c.id: c for c in db.session.execute(
         select(Case).where(Case.id.in_(ids)).options(lazyload(Case.definition_row), defer(Case.state))).scalars()}

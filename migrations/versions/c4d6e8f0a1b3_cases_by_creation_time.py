@@ -1,4 +1,6 @@
-"""cases by creation time: a search for a month reads the calls made in it, newest first
+"""cases by creation time: a search for a month reads the calls made in it, newest first; on
+PostgreSQL each case's participations in its search terms, so a township's search narrows to its
+calls inside the GIN index
 
 Revision ID: c4d6e8f0a1b3
 Revises: b3c5d7e9f1a2
@@ -14,9 +16,24 @@ branch_labels = None
 depends_on = None
 
 
+KEYS = """
+    SELECT case_id, array_to_tsvector(array_agg(DISTINCT CASE WHEN org_code IS NOT NULL THEN '@o:' || org_code
+                                                          ELSE '@r:' || role END)) AS keys
+    FROM case_participants WHERE org_code IS NOT NULL OR role IS NOT NULL GROUP BY case_id
+"""
+
+
 def upgrade():
     op.create_index('ix_cases_created', 'cases', ['created_at', 'id'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':     # what search.reindex now writes (scope.participation_key)
+        op.execute(f"UPDATE search_documents d SET terms = coalesce(d.terms, ''::tsvector) || k.keys "
+                   f"FROM ({KEYS}) k WHERE k.case_id = d.case_id")
 
 
 def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("UPDATE search_documents d SET terms = ts_delete(d.terms, k.keys) FROM (SELECT case_id, "
+                   "array_agg(DISTINCT CASE WHEN org_code IS NOT NULL THEN '@o:' || org_code ELSE '@r:' || role END) "
+                   "AS keys FROM case_participants WHERE org_code IS NOT NULL OR role IS NOT NULL GROUP BY case_id) k "
+                   "WHERE k.case_id = d.case_id")
     op.drop_index('ix_cases_created', table_name='cases')
