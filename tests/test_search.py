@@ -150,10 +150,12 @@ def test_a_month_finds_the_calls_made_in_it(users):
     assert ids(found(users["center"], f"{now.month}月 摊点")) == [case_id]      # a month and a word
 
 
-def test_a_count_past_the_bound_is_capped_and_says_so(users, monkeypatch):
+def test_a_count_past_the_bound_is_capped_and_says_so(app, users, monkeypatch):
     made = [raise_call(users, title=f"井盖缺失{i}") for i in range(3)]
     monkeypatch.setattr(search, "COUNT_BOUND", 2)
     page = found(users["center"], "井盖", per_page=2)
     assert page["total"] == 2 and page["total_capped"] is True and len(page["items"]) == 2
     assert ids(found(users["center"], "井盖", per_page=2, page=2)) == [made[0]]   # the pages go on past it
     assert "total_capped" not in found(users["center"], "井盖缺失2")
+    assert '<span class="count" title="超过 2 件，只计到 2">2+</span>' in web_login(app, "center").get(
+        "/cases?q=井盖").get_data(as_text=True)
