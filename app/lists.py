@@ -86,4 +86,5 @@ def search_page(user, q, page=1, per_page=50, process_id=None, status=None, stuc
     with the words marked in their titles and snippets."""
     policy.require(user, "case.read")
     filters = _case_where(user, process_id, status, stuck)[1:]
-    return search.find(policy.participation_filter(user), filters, q, page, per_page)
+    return search.find(policy.participation_filter(user), filters, q, page, per_page,
+                       scope_keys=policy.participation_keys(user))

@@ -21,6 +21,12 @@ def org_names():
     return _cached("names", lambda: dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all()))
 
 
+def unit_codes_by_name():
+    """{name: code} of the townships and departments, the units that take part in cases."""
+    return _cached("unit_codes", lambda: {name: code for code, name in db.session.execute(
+        select(OrgUnit.code, OrgUnit.name).where(OrgUnit.kind.in_(("township", "department")))).all()})
+
+
 def user_names():
     """{username: display name} for pages that show who did what."""
     return _cached("users", lambda: {u: (n or u) for u, n in db.session.execute(select(User.username, User.name)).all()})

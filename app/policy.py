@@ -209,6 +209,11 @@ def participation_filter(user):
     return None if _holds(user, "case.read_all") else scope.participant_filter(user)
 
 
+def participation_keys(user):
+    """participation_filter(user) as the search index's keys (scope.participation_keys), or None."""
+    return None if _holds(user, "case.read_all") else scope.participation_keys(user)
+
+
 def stats_scope(user):
     """(cases, department) that `user`'s own figures count: cases None for the whole county, else a
     WHERE clause on Case; department the unit whose work orders alone count (a department's own

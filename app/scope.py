@@ -22,6 +22,18 @@ def participant_filter(user):
     return or_(*conds) if conds else false()
 
 
+def participation_keys(user):
+    """The participations of participant_filter(user) as keys (participation_key): the search index
+    holds each case's keys, so that a search narrows to the cases in scope inside its index."""
+    keys = [participation_key(user.org_code, None)] if user.org_code else []
+    return keys + [participation_key(None, role) for role in sorted(user.roles or ())]
+
+
+def participation_key(org_code, role):
+    """A case's participation as one index term: a unit's (any role) or a role's with no unit."""
+    return f"@o:{org_code}" if org_code is not None else f"@r:{role}"
+
+
 def cases_taken_part_in(user):
     """A WHERE clause on Case: the cases `user`'s unit or roles take part in."""
     return Case.id.in_(select(CaseParticipant.case_id).where(participant_filter(user)))

@@ -23,12 +23,17 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from markupsafe import Markup, escape
-from sqlalchemy import Float, Integer, bindparam, delete, func, select, text
+from sqlalchemy import Float, Integer, cast, literal, literal_column, bindparam, column, delete, func, or_, select, table, text
 from sqlalchemy.orm import defer, lazyload
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BooleanClauseList
+from sqlalchemy.sql.util import ClauseAdapter
 
 from . import orgs, processes
+from .scope import participation_key
 from .extensions import db
 from .models import Case, CaseParticipant, ListItem, ListVersion, ProcessVersion, SearchDocument, Task
 from .models.types import utcnow
@@ -80,6 +85,7 @@ class Phrase:
     tokens: list      # consecutive terms
     prefix: bool      # the last one is a prefix (a query ending in a single CJK character)
     pattern: str      # a regular expression finding the word in normalised text, for highlighting
+    word: str = ""    # the word as typed, normalised
 
 
 def parse(q):
@@ -103,7 +109,7 @@ def parse(q):
             else:
                 tokens.extend(_grams(piece))
         pattern = r"[\W_]*".join(re.escape(p) for p, _ in pieces)
-        phrases.append(Phrase(tokens, prefix, pattern))
+        phrases.append(Phrase(tokens, prefix, pattern, normal(word).strip()))
         if len(phrases) == MAX_TERMS:
             break
     return phrases
@@ -246,8 +252,10 @@ def _columns(texts):
     return {f: " ".join(v) for f, v in cols.items()}
 
 
-def _tsvector(texts):
-    """A tsvector literal of a document: each term with its positions and the weight of its field."""
+def _tsvector(texts, keys=()):
+    """A tsvector literal of a document: each term with its positions and the weight of its field;
+    then the case's participation keys (scope.participation_key), without positions, which no typed
+    word can match (a query's words have no @)."""
     positions = defaultdict(list)
     pos = 1
     for field, _label, value in texts:
@@ -258,7 +266,17 @@ def _tsvector(texts):
                 positions[term].append(f"{pos}{PG_LABEL[field]}")
             pos += 1
         pos += FIELD_GAP
-    return " ".join(f"'{t}':{','.join(p)}" for t, p in positions.items())
+    return " ".join([f"'{t}':{','.join(p)}" for t, p in positions.items()] + [f"'{k}'" for k in sorted(set(keys))])
+
+
+def _keys(case_ids):
+    """{case_id: [participation key]} of these cases."""
+    out = defaultdict(list)
+    for case_id, org_code, role in db.session.execute(select(
+            CaseParticipant.case_id, CaseParticipant.org_code, CaseParticipant.role)
+            .where(CaseParticipant.case_id.in_(case_ids))):
+        out[case_id].append(participation_key(org_code, role))
+    return out
 
 
 def reindex(case_or_id):
@@ -285,45 +303,141 @@ def reindex_many(case_ids):
                                     "VALUES (:id, :number, :title, :body, :meta)"),
                                [dict(_columns(v), id=k) for k, v in docs.items()])
     elif rows:
+        keys = _keys(case_ids)
         db.session.execute(text("UPDATE search_documents SET terms = CAST(:terms AS tsvector), "
                                 "title_terms = CAST(:title AS tsvector) WHERE case_id = :id"),
-                           [{"id": k, "terms": _tsvector(v),
+                           [{"id": k, "terms": _tsvector(v, keys[k]),
                              "title": _tsvector([t for t in v if t[0] in ("number", "title")])}
                             for k, v in docs.items()])
 
 
 # --- finding -------------------------------------------------------------------------------------
-def _hits(phrases, titles=False, scored=True):
-    """A CTE (case_id[, score]) of the cases matching every phrase (with titles: any phrase in their
-    number or title); lower scores rank higher."""
-    name = "titled" if titles else "hits"
+COUNT_BOUND = 1000      # matches counted at most: past it the total is "1,000+" (total_capped)
+
+_FTS = table("search_terms", column("rowid", Integer))
+_DOCS = SearchDocument.__table__
+_MONTH = re.compile(r"^(?:(\d{4})(?:年|-|/|\.))?(\d{1,2})月?$")
+
+
+@dataclass
+class Criteria:
+    """A query read: the phrases matched as text, and the words recognised as filters on indexed
+    columns (a unit's name: the calls it takes part in; a month: the calls made in it)."""
+    phrases: list
+    units: list       # org codes
+    months: list      # (start, end) datetimes, UTC
+    marks: list       # every phrase, for highlighting
+
+
+def _month_range(year, month, now):
+    if year is None:                     # 3月: the last March up to now
+        year = now.year if month <= now.month else now.year - 1
+    start = datetime(year, month, 1, tzinfo=now.tzinfo)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=now.tzinfo)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def read_query(q):
+    """The Criteria of a query: a word that is exactly a unit's name (泰前街道, 综合行政执法局) or a
+    month (3月, 2026年3月, 2026-03) becomes an indexed filter instead of a text phrase."""
+    phrases = parse(q)
+    units, months, rest = [], [], []
+    by_name = {normal(name): code for name, code in orgs.unit_codes_by_name().items() if name}
+    now = datetime.now(local_zone())
+    for p in phrases:
+        m = _MONTH.match(p.word)
+        if p.word in by_name:
+            units.append(by_name[p.word])
+        elif m and ("月" in p.word or m.group(1)) and 1 <= int(m.group(2)) <= 12 \
+                and (m.group(1) is None or 2000 <= int(m.group(1)) <= 2100):
+            months.append(_month_range(int(m.group(1)) if m.group(1) else None, int(m.group(2)), now))
+        else:
+            rest.append(p)
+    return Criteria(rest, units, months, phrases)
+
+
+def _text_match(phrases, tier, keys=None):
+    """(id column, WHERE clauses) of the cases whose text matches every phrase; tier "title": and any
+    phrase in their number or title; "rest": and none."""
+    any_title = None
     if db.engine.dialect.name == "sqlite":
-        match = "{number title} : (" + _fts5_query(phrases, " OR ") + ")" if titles else _fts5_query(phrases)
-        score = ", bm25(search_terms, %s) AS score" % ", ".join(map(str, SQLITE_WEIGHTS)) if scored else ""
-        stmt = text(f"SELECT rowid AS case_id{score} FROM search_terms WHERE search_terms MATCH :{name}_match")
-        stmt = stmt.bindparams(bindparam(f"{name}_match", match))
+        every = _fts5_query(phrases)
+        titled = "{number title} : (" + _fts5_query(phrases, " OR ") + ")"
+        match = {"all": every, "title": titled if len(phrases) == 1 else f"({titled}) AND {every}",
+                 "rest": f"({every}) NOT ({titled})"}[tier]
+        return _FTS.c.rowid, [text("search_terms MATCH :fts_match").bindparams(fts_match=match)]
+    query = _tsquery(phrases)
+    if keys is not None:    # the scope inside the GIN index: only its matches are read
+        query = "(" + query + ") & (" + (" | ".join(f"'{k}'" for k in keys) or "'@none'") + ")"
+    where = [text("search_documents.terms @@ CAST(:ts_all AS tsquery)").bindparams(ts_all=query)]
+    if tier != "all":
+        any_title = bindparam("ts_title", _tsquery(phrases, " | "))
+        clause = "search_documents.title_terms @@ CAST(:ts_title AS tsquery)"
+        where.append(text(clause if tier == "title" else f"NOT coalesce({clause}, false)").bindparams(any_title))
+    return _DOCS.c.case_id, where
+
+
+def _rank(phrases):
+    """The rank of a title match, lower first: BM25 (SQLite) or ts_rank of each phrase (PostgreSQL)."""
+    if db.engine.dialect.name == "sqlite":
+        return literal_column("bm25(search_terms, %s)" % ", ".join(map(str, SQLITE_WEIGHTS)), Float)
+    from sqlalchemy.dialects.postgresql import ARRAY, REAL, TSQUERY
+    weights = cast(literal(PG_WEIGHTS), ARRAY(REAL))
+    return -sum((func.ts_rank(weights, literal_column("search_documents.title_terms"), cast(literal(_tsquery([p])), TSQUERY))
+                 for p in phrases[1:]), func.ts_rank(weights, literal_column("search_documents.title_terms"),
+                                                    cast(literal(_tsquery(phrases[:1])), TSQUERY)))
+
+
+def _candidates(crit, tier, scope, filters, columns=(), keys=None):
+    """(SELECT of the ids of the cases the criteria find in this tier within scope and filters, the
+    column of their order, newest first). Words are read from the full-text index; with none, a
+    unit's calls from its participations (in case order), a month's from the cases by creation time."""
+    order = None
+    if crit.phrases:
+        ident, where = _text_match(crit.phrases, tier, keys)
+        stmt = select(ident, *columns).where(*where)
+        units = crit.units
+    elif crit.units:
+        ident = CaseParticipant.case_id
+        stmt = select(ident).where(CaseParticipant.org_code == crit.units[0]).distinct()
+        units = crit.units[1:]
     else:
-        column = "title_terms" if titles else "terms"
-        params = [bindparam(f"{name}_query", _tsquery(phrases, " | " if titles else " & "))]
-        score = ""
-        if scored:
-            # ts_rank of an AND ranks by how close its words stand; each word's weight is what counts here
-            score = ", -(" + " + ".join(f"ts_rank(CAST(:{name}_weights AS real[]), {column}, "
-                                       f"CAST(:{name}_q{i} AS tsquery))" for i in range(len(phrases))) + ") AS score"
-            params += [bindparam(f"{name}_weights", PG_WEIGHTS)] + [
-                bindparam(f"{name}_q{i}", _tsquery([p])) for i, p in enumerate(phrases)]
-        stmt = text(f"SELECT case_id{score} FROM search_documents WHERE {column} @@ CAST(:{name}_query AS tsquery)")
-        stmt = stmt.bindparams(*params)
-    columns = {"case_id": Integer, "score": Float} if scored else {"case_id": Integer}
-    # computed once for the statement: SQLite would otherwise ask FTS5 again for every case in scope
-    return stmt.columns(**columns).cte(name).prefix_with("MATERIALIZED")
+        ident, order, units = Case.id, Case.created_at, []
+        stmt = select(ident)
+    if scope is not None:
+        # each part of an OR its own set of case ids (a unit's from its index), so the database reads
+        # each once instead of probing every match's participations
+        parts = scope.clauses if isinstance(scope, BooleanClauseList) and scope.operator is operators.or_ else [scope]
+        stmt = stmt.where(or_(*[_taking_part(ident, part) for part in parts]))
+    for code in units:
+        stmt = stmt.where(_taking_part(ident, CaseParticipant.org_code == code))
+    where = list(filters)
+    if crit.months:
+        where.append(or_(*[(Case.created_at >= lo) & (Case.created_at < hi) for lo, hi in crit.months]))
+    if where:
+        if ident is not Case.id:
+            stmt = stmt.join(Case, Case.id == ident)
+        stmt = stmt.where(*where)
+    return stmt, (order if order is not None else ident)
+
+
+def _taking_part(ident, where):
+    """The cases (ident) with a participation that `where` (on CaseParticipant) selects: on PostgreSQL
+    the set of their ids (read once, a hashed subplan or a semi-join), on SQLite a probe of each
+    match's participations (an IN on the FTS5 table's rowid would keep it from its MATCH)."""
+    probe = CaseParticipant.__table__.alias()
+    where = ClauseAdapter(probe).traverse(where)
+    if db.engine.dialect.name == "sqlite":
+        return select(probe.c.id).where(probe.c.case_id == ident, where).exists()
+    return ident.in_(select(probe.c.case_id).where(where))
 
 
 @dataclass
 class Found:
     cases: list       # Case rows of the page, best first
-    total: int
+    total: int        # exact up to COUNT_BOUND
     marks: dict       # {case_id: Highlight}
+    capped: bool = False   # more than COUNT_BOUND matches: total is COUNT_BOUND, the rest uncounted
 
 
 @dataclass
@@ -333,41 +447,45 @@ class Highlight:
     snippet: Markup | None
 
 
-def find(scope, filters, q, page=1, per_page=50):
+def find(scope, filters, q, page=1, per_page=50, scope_keys=None):
     """The page of the cases matching the query, best first, among those `scope` lets the caller
     see (a WHERE clause on CaseParticipant, None for every case) that `filters` (WHERE clauses on
     Case) select; the caller asks the policy.
 
     The calls with any of the words in their number or title come first, ranked by BM25 (SQLite) or
     ts_rank (PostgreSQL) with the number above the title; then those with the words only in their
-    description, replies, remarks, units, list item or dates, newest first. Ranking every match
-    by its weighted fields would cost a common word (10,000 calls) more than the 50 ms a search
-    may take, and among the calls where the words are no more than mentioned, the newest are
-    what a dispatcher looks for."""
-    phrases = parse(q)
-    if not phrases:
+    description, replies, remarks, units, list item or dates, newest first, read from the index in
+    that order only as far as the page. A unit's name or a month is no text but a filter on indexed
+    columns (see read_query). The total is exact up to COUNT_BOUND, and capped past it: no one pages
+    through a thousand calls, and counting 10,000 would cost more than the 50 ms a search may take."""
+    crit = read_query(q)
+    if not crit.marks:
         return Found([], 0, {})
-    every, titled = _hits(phrases, scored=False), _hits(phrases, titles=True)
-
-    def within(stmt):
-        if scope is not None:
-            stmt = stmt.where(select(CaseParticipant.id).where(CaseParticipant.case_id == every.c.case_id, scope)
-                              .exists())
-        if filters:
-            stmt = stmt.join(Case, Case.id == every.c.case_id).where(*filters)
-        return stmt
-
-    # the page's ids and the count in one pass over narrow rows; the page's cases are read after
-    stmt = (within(select(every.c.case_id, func.count().over()).outerjoin(titled, titled.c.case_id == every.c.case_id))
-            .order_by(titled.c.score.is_(None), titled.c.score, every.c.case_id.desc())
-            .limit(per_page).offset((page - 1) * per_page))
-    rows = db.session.execute(stmt).all()
-    ids = [r[0] for r in rows]
-    total = rows[0][1] if rows else db.session.execute(within(select(func.count()).select_from(every))).scalar()
+    offset = (page - 1) * per_page
+    ids, skip = [], offset
+    keys = scope_keys if scope is not None and db.engine.dialect.name != "sqlite" else None
+    if crit.phrases:
+        score = _rank(crit.phrases).label("score")
+        titled, ident = _candidates(crit, "title", scope, filters, [score], keys)
+        ids = db.session.execute(titled.order_by(text("score"), ident.desc())
+                                 .limit(per_page).offset(offset)).scalars().all()
+        if len(ids) < per_page:
+            before = offset + len(ids) if ids else db.session.execute(
+                select(func.count()).select_from(_candidates(crit, "title", scope, filters, keys=keys)[0].subquery())).scalar()
+            skip = max(0, offset - before)
+    if len(ids) < per_page:
+        rest, ident = _candidates(crit, "rest" if crit.phrases else "all", scope, filters, keys=keys)
+        order = [ident.desc(), Case.id.desc()] if ident is Case.created_at else [ident.desc()]
+        ids += db.session.execute(rest.order_by(*order).limit(per_page - len(ids)).offset(skip)).scalars().all()
+    if offset == 0 and len(ids) < per_page:
+        total = len(ids)
+    else:
+        every = _candidates(crit, "all", scope, filters, keys=keys)[0].limit(COUNT_BOUND + 1).subquery()
+        total = db.session.execute(select(func.count()).select_from(every)).scalar()
     by_id = {c.id: c for c in db.session.execute(
         select(Case).where(Case.id.in_(ids)).options(lazyload(Case.definition_row), defer(Case.state))).scalars()}
     cases = [by_id[i] for i in ids if i in by_id]
-    return Found(cases, total, highlights(cases, phrases))
+    return Found(cases, min(total, COUNT_BOUND), highlights(cases, crit.marks), total > COUNT_BOUND)
 
 
 def highlights(cases, phrases):
@@ -412,17 +530,23 @@ def mark(value, pattern, window=False):
     lo, hi = 0, len(value)
     if window:
         lo, hi = max(0, spans[0][0] - BEFORE), min(len(value), spans[0][1] + AFTER)
-    parts, at = [], lo
+    parts, at = ["…" if lo > 0 else ""], lo      # built as str and made Markup once: a page marks 100 texts
     for start, end in spans:
         if start < at or start >= hi:
             continue
         end = min(end, hi)
-        parts.append(escape(value[at:start]))
-        parts.append(Markup("<mark>") + escape(value[start:end]) + Markup("</mark>"))
+        parts += [_escape(value[at:start]), "<mark>", _escape(value[start:end]), "</mark>"]
         at = end
-    parts.append(escape(value[at:hi]))
-    out = Markup("").join(parts)
-    return (Markup("…") if lo > 0 else Markup("")) + out + (Markup("…") if hi < len(value) else Markup(""))
+    parts += [_escape(value[at:hi]), "…" if hi < len(value) else ""]
+    return Markup("".join(parts))
+
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
+def _escape(value):
+    """What markupsafe.escape makes of a text, as str."""
+    return value.translate(_ESCAPES)
 
 
 # --- keeping it whole ----------------------------------------------------------------------------

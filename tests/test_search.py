@@ -128,3 +128,34 @@ def test_the_index_is_rebuilt_and_checked_by_the_command(app, users):
 ])
 def test_text_is_cut_into_bigrams_words_and_numbers(text, terms):
     assert search.terms_of(text) == terms
+
+
+def test_a_units_name_finds_the_calls_it_takes_part_in_within_scope(users):
+    dispatched = handled_call(users)                       # town_a's call, handled by 综合行政执法局 (D01)
+    other = raise_call(users, title="另一个呼叫")           # town_a's call, not dispatched yet
+    assert ids(found(users["center"], "综合行政执法局")) == [dispatched]
+    assert ids(found(users["center"], "岱庙街道 雨污分流")) == [dispatched]   # a unit and words together
+    assert ids(found(users["town_a"], "岱庙街道")) == [other, dispatched]       # its own calls, newest first
+    assert found(users["town_b"], "岱庙街道")["total"] == 0                    # another township's calls: none
+    assert found(users["center"], "泰前街道")["total"] == 0
+
+
+def test_a_month_finds_the_calls_made_in_it(users):
+    case_id = raise_call(users)
+    now = datetime.now(local_zone())
+    for q in (f"{now.month}月", f"{now.year}年{now.month}月", f"{now:%Y-%m}", f"{now.year}-{now.month}"):
+        assert ids(found(users["center"], q)) == [case_id], q
+    other_month = now.month % 12 + 1
+    assert found(users["center"], f"{now.year - 1}年{other_month}月")["total"] == 0
+    assert ids(found(users["center"], f"{now.month}月 摊点")) == [case_id]      # a month and a word
+
+
+def test_a_count_past_the_bound_is_capped_and_says_so(app, users, monkeypatch):
+    made = [raise_call(users, title=f"井盖缺失{i}") for i in range(3)]
+    monkeypatch.setattr(search, "COUNT_BOUND", 2)
+    page = found(users["center"], "井盖", per_page=2)
+    assert page["total"] == 2 and page["total_capped"] is True and len(page["items"]) == 2
+    assert ids(found(users["center"], "井盖", per_page=2, page=2)) == [made[0]]   # the pages go on past it
+    assert "total_capped" not in found(users["center"], "井盖缺失2")
+    assert '<span class="count" title="超过 2 件，只计到 2">2+</span>' in web_login(app, "center").get(
+        "/cases?q=井盖").get_data(as_text=True)

@@ -175,7 +175,12 @@ def page_of(item_schema):
         "total": fields.Integer(), "page": fields.Integer(), "per_page": fields.Integer()})
 
 
-CasePage = page_of(CaseFound)
+CasePage = type("CaseFoundPage", (Base,), {
+    "items": fields.List(fields.Nested(CaseFound)),
+    "total": fields.Integer(), "page": fields.Integer(), "per_page": fields.Integer(),
+    "total_capped": fields.Boolean(metadata={
+    "description": "present (true) when a search matched more than 1,000 cases: `total` is then 1,000 and the rest "
+                   "were not counted"})})
 TaskPage = page_of(Task)
 
 

@@ -138,7 +138,8 @@ def list_cases(args):
     if "q" in args:
         found = lists.search_page(g.user, args["q"], args["page"], args["per_page"], **filters)
         items = [dict(case_dict(c), highlight=vars(found.marks[c.id])) for c in found.cases]
-        return {"items": items, "total": found.total, "page": args["page"], "per_page": args["per_page"]}
+        page = {"items": items, "total": found.total, "page": args["page"], "per_page": args["per_page"]}
+        return dict(page, total_capped=True) if found.capped else page
     rows, total = lists.case_page(g.user, args["page"], args["per_page"], **filters)
     return {"items": [case_dict(c) for c in rows], "total": total, "page": args["page"], "per_page": args["per_page"]}
 

@@ -20,6 +20,7 @@ class Case(db.Model):
         Index("ix_cases_status_updated", "status", "updated_at"),
         Index("ix_cases_item_org", "list_item", "initiator_org", "created_at"),
         Index("ix_cases_process_created", "process_id", "created_at"),   # the reports: one period's calls
+        Index("ix_cases_created", "created_at", "id"),                    # a search for a month, newest first
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)

@@ -136,14 +136,14 @@ def case_list():
     status = status if status in STATUS_LABELS else None
     page = _page()
     q = request.args.get("q", "").strip()[:200]
-    marks = None
+    marks, capped = None, False
     if q:
         found = lists.search_page(current_user, q, page, PER_PAGE, status=status)
-        rows, total, marks = found.cases, found.total, found.marks
+        rows, total, marks, capped = found.cases, found.total, found.marks, found.capped
     else:
         rows, total = lists.case_page(current_user, page, PER_PAGE, status=status)
     return render_template("cases.html", cases=rows, total=total, page=page, per_page=PER_PAGE, status=status,
-                           q=q, marks=marks, org_names=orgs.org_names())
+                           q=q, marks=marks, capped=capped, org_names=orgs.org_names())
 
 
 @web_bp.route("/cases/new/<process_id>", methods=["GET", "POST"])
