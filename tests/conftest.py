@@ -15,7 +15,25 @@ from app import create_app, demo, processes
 from app.config import TestConfig
 from app.extensions import db
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+def _per_worker(url):
+    """TEST_DATABASE_URL for this test process: under pytest-xdist each worker empties and migrates a
+    database of its own (<name>_gw0, <name>_gw1 …), created beside the one named."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _per_worker(os.environ.get("TEST_DATABASE_URL"))
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
