@@ -9,6 +9,7 @@ import urllib.parse
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from servers import free_port
@@ -90,3 +91,14 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def channels(app):
+    """(Mailbox, Receiver) running, with the app sending e-mail to the one and robot messages to the other."""
+    mailbox, receiver = Mailbox().start(), Receiver()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=mailbox.port,
+                      ROBOT_HOSTS=["qyapi.weixin.qq.com", "oapi.dingtalk.com", receiver.url])
+    yield mailbox, receiver
+    mailbox.stop()
+    receiver.close()

@@ -4,11 +4,9 @@ previewed before sending, and finds them on the case page as thumbnails that ope
 
 Set HUYING_SCREENSHOTS=<folder> to write `evidence-call-form-{desktop,phone}.png` and
 `evidence-case-{desktop,phone}.png` there (docs/screenshots/ for the README)."""
-import re
-
 import pytest
 
-from browser_support import PASSWORD, base_url, browser, csp_violation, require_browser, screenshot  # noqa: F401
+from browser_support import base_url, browser, login, require_browser, screenshot  # noqa: F401 - fixtures
 
 sync_api = require_browser()
 expect = sync_api.expect
@@ -23,28 +21,10 @@ DESCRIPTION = "道路贯通后形成马路市场，摊点流动，街道多次�
 
 
 @pytest.fixture
-def open_page(browser, base_url):  # noqa: F811 - the fixtures imported above
-    contexts = []
-
-    def open_page(username, size):
-        context = browser.new_context(base_url=base_url, viewport=SIZES[size], locale="zh-CN",
-                                      is_mobile=size == "phone", has_touch=size == "phone")
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.on("console", lambda m: csp_violation(m) and page.errors.append(m.text))
-        page.goto("/login")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        expect(page.get_by_role("heading", name=re.compile("^我的待办"))).to_be_visible()
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
+def open_page(login):
+    """A page signed in as `username` at desktop or phone size (a phone with touch)."""
+    return lambda username, size: login(username, viewport=SIZES[size], is_mobile=size == "phone",
+                                        has_touch=size == "phone")
 
 
 @pytest.mark.parametrize("size", list(SIZES))

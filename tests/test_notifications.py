@@ -15,22 +15,12 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Case, Notification, OutboxMessage, User
 from app.models.types import utcnow
-from channels import Mailbox, Receiver
+from channels import channels  # noqa: F401 - the fixture
 from helpers import accept_and_dispatch, post_form, raise_call, wait_for, web_login
 
 SECRET = "SECtest-signing-secret-0123456789"
 WECOM_KEY = "KEY-D01-7f3a9c2e"
 DING_TOKEN = "TOKEN-D02-5b8d1e4f"
-
-
-@pytest.fixture
-def channels(app):
-    mailbox, receiver = Mailbox().start(), Receiver()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=mailbox.port,
-                      ROBOT_HOSTS=["qyapi.weixin.qq.com", "oapi.dingtalk.com", receiver.url])
-    yield mailbox, receiver
-    mailbox.stop()
-    receiver.close()
 
 
 def set_robot(users, org, platform, url, **extra):

@@ -1,23 +1,12 @@
 """A remark and an urge reach the right people — in the app, by e-mail to a real local SMTP server
 and as group-robot messages to a local receiver — a withdrawal tells the centre, and a remark's
 words find its call for those who may see it."""
-import pytest
 
 from app import notifications
-from channels import Mailbox, Receiver
+from channels import channels  # noqa: F401 - the fixture
 from helpers import accept_and_dispatch, raise_call
 
 WECOM_KEY = "KEY-D01-remarks"
-
-
-@pytest.fixture
-def channels(app):
-    mailbox, receiver = Mailbox().start(), Receiver()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=mailbox.port,
-                      ROBOT_HOSTS=["qyapi.weixin.qq.com", "oapi.dingtalk.com", receiver.url])
-    yield mailbox, receiver
-    mailbox.stop()
-    receiver.close()
 
 
 def notes(user, case_id, kind):
