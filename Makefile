@@ -19,10 +19,13 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 # The browser bundles (app/static/dist/, git-ignored) are built from the npm registry: the bpmn-js
 # viewer diagram.js, the analysts' modeler.js and their CSS and palette font, and the report page's
-# Chart.js charts reports.js. One `npm run build` makes all of them; make asks for each, but once
-# one is built the others are up to date.
-BUNDLES  := app/static/dist/diagram.js app/static/dist/modeler.js app/static/dist/reports.js
-FRONTEND := frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*.js frontend/src/*.json)
+# Chart.js charts reports.js, and each text file's .br and .gz beside it (frontend/compress.mjs, for
+# app/assets.py). One `npm run build` makes all of them; make asks for each, but once one is built
+# the others are up to date.
+BUNDLES  := app/static/dist/diagram.js app/static/dist/modeler.js app/static/dist/reports.js \
+            app/static/dist/command.js app/static/dist/gridmap.js
+FRONTEND := frontend/package.json frontend/package-lock.json frontend/compress.mjs \
+            $(wildcard frontend/src/*.js frontend/src/*.json)
 
 $(BUNDLES): $(FRONTEND)
 	cd frontend && npm ci --no-audit --no-fund && npm run build

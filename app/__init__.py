@@ -42,10 +42,12 @@ def create_app(config=None):
     babel.init_app(app)
     limiter.init_app(app)
 
+    from .assets import init_assets
     from .auth import check_login_limits
     from .security import init_security
     check_login_limits(app.config)
     init_security(app)
+    init_assets(app)
 
     from .database import configure_engine
     with app.app_context():
@@ -54,6 +56,7 @@ def create_app(config=None):
     from . import deadlines, duty_list  # noqa: F401 - register the functions processes call
     from .api import register_api
     from .web import web_bp
+    from .web.admin import account_bp, admin_bp
     from .web.audit import audit_bp
     from .web.duty_list import duty_list_bp
     from .web.modeller import modeller_bp
@@ -68,6 +71,8 @@ def create_app(config=None):
     app.register_blueprint(modeller_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(account_bp)
 
     from .errors import register_handlers
     register_handlers(app)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import event, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import policy
@@ -173,10 +173,23 @@ def _bad(checked, e, reason):
             "first_bad_event": {"id": e.id, "seq": e.seq, "at": iso(e.at), "action": e.action, "reason": reason}}
 
 
-def events_of(case_id):
-    """A case's audit events, oldest first."""
-    return db.session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                              .order_by(AuditEvent.id)).scalars().all()
+REFUSAL = "permission_refused"
+
+
+def events_of(case_id, actions=None, without=()):
+    """A case's audit events, oldest first: only those of `actions` when given, none of `without`."""
+    stmt = select(AuditEvent).where(AuditEvent.case_id == case_id)
+    if actions is not None:
+        stmt = stmt.where(AuditEvent.action.in_(list(actions)))
+    if without:
+        stmt = stmt.where(AuditEvent.action.not_in(list(without)))
+    return db.session.execute(stmt.order_by(AuditEvent.id)).scalars().all()
+
+
+def refusals_of(case_id):
+    """How many refused requests name a case (kept out of its own history, on the trail still)."""
+    return db.session.execute(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.case_id == case_id, AuditEvent.action == REFUSAL)).scalar()
 
 
 def event_to_dict(e):
@@ -204,7 +217,7 @@ def _record_refusal(response):
         case_id = refused.get("case_id") or _case_of_url()
         task = SimpleNamespace(id=refused["task_id"], name=refused["task_name"]) if refused.get("task_id") else None
         with write_transaction():
-            record("permission_refused", actor, case_id, task=task,
+            record(REFUSAL, actor, case_id, task=task,
                    detail=f"{request.method} {request.full_path.rstrip('?')}"[:1000],
                    after={"status": response.status_code})
     except Exception:  # noqa: BLE001 - the refusal stands even when its record cannot be written

@@ -40,6 +40,45 @@ def hash_password(password):
     return generate_password_hash(password)
 
 
+# --- password strength: the one rule for the command line, the admin's pages and one's own change ---
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+PASSWORD_RULES = (f"至少 {PASSWORD_MIN_LENGTH} 位，含大写字母、小写字母、数字、符号中的至少三类，"
+                  "不含用户名，不用常见密码")
+_COMMON_PASSWORDS = {"password", "passw0rd", "password1", "password123", "p@ssw0rd", "p@ssword", "qwerty123",
+                     "admin123", "admin@123", "abc12345", "abcd1234", "1qaz2wsx", "1qaz@wsx", "qwer1234",
+                     "a1234567", "aa123456", "abc@1234", "huying123", "huying@123", "demo1234"}
+
+
+def password_problem(password, username=None):
+    """What is wrong with a new password (a Chinese sentence), or None when it may be used: at least
+    8 characters of at least three kinds (upper case, lower case, digits, symbols), not the username
+    nor containing it, not a well-known password."""
+    if not isinstance(password, str) or not password:
+        return "请填写密码"
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return f"密码至少 {PASSWORD_MIN_LENGTH} 位"
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return f"密码不超过 {PASSWORD_MAX_LENGTH} 位"
+    if any(ord(c) < 0x20 or ord(c) == 0x7f for c in password):
+        return "密码不能含控制字符"
+    kinds = sum((any(c.isupper() for c in password), any(c.islower() for c in password),
+                 any(c.isdigit() for c in password), any(not c.isalnum() for c in password)))
+    if kinds < 3:
+        return "密码应含大写字母、小写字母、数字、符号中的至少三类"
+    if username and len(username) >= 3 and username.casefold() in password.casefold():
+        return "密码不能含用户名"
+    if password.casefold() in _COMMON_PASSWORDS:
+        return "这是常见密码，容易被猜中，请换一个"
+    return None
+
+
+def check_password(user, password):
+    """Whether `password` is the user's current one (asked before they change it)."""
+    return isinstance(password, str) and len(password) <= PASSWORD_MAX_LENGTH \
+        and check_password_hash(user.password_hash, password)
+
+
 def authenticate(username, password):
     """The active user with these credentials, or None; a failure goes on record (a success does when
     `sign_in` opens the session)."""
@@ -78,7 +117,7 @@ def sign_in(user, kind):
         row = LoginSession(kind=kind, secret_hash=_digest(secret), user_id=user.id, created_at=now,
                            last_seen_at=now, expires_at=now + _lifetime(kind), ip=request.remote_addr)
         db.session.add(row)
-        audit.record("login", user.username, org_code=user.org_code, detail="API 令牌" if kind == "api" else "网页")
+        audit.record("login", user.username, org_code=user.org_code, detail="接口令牌" if kind == "api" else "网页")
     user.login_session, user.login_secret = row, secret
     return secret
 
@@ -124,7 +163,7 @@ def sign_out(user):
             db.session.execute(update(LoginSession).where(LoginSession.id == row.id, LoginSession.revoked_at.is_(None))
                                .values(revoked_at=utcnow(), revoked_by=user.username))
         audit.record("logout", user.username, org_code=user.org_code,
-                     detail="API 令牌" if row is not None and row.kind == "api" else "网页")
+                     detail="接口令牌" if row is not None and row.kind == "api" else "网页")
 
 
 def revoke_user(actor, username):
@@ -133,18 +172,26 @@ def revoke_user(actor, username):
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"没有用户 {username}")
-    now = utcnow()
-    counts = {}
     with write_transaction():
-        for kind, key in (("web", "sessions"), ("api", "tokens")):
-            counts[key] = db.session.execute(
-                update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.kind == kind,
-                                           LoginSession.revoked_at.is_(None), LoginSession.expires_at > now)
-                .values(revoked_at=now, revoked_by=actor.username)
-                .execution_options(synchronize_session=False)).rowcount
+        counts = end_sessions(user.id, actor.username)
         audit.record("sessions_revoked", actor.username, org_code=actor.org_code,
                      after={"username": user.username, **counts})
     return {"username": user.username, **counts}
+
+
+def end_sessions(user_id, by, keep=None):
+    """End the live sessions and tokens of a user inside the caller's transaction, but the session
+    `keep` (the one a user changing their own password is signed in with): {sessions, tokens}."""
+    now = utcnow()
+    counts = {}
+    for kind, key in (("web", "sessions"), ("api", "tokens")):
+        stmt = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.kind == kind,
+                                          LoginSession.revoked_at.is_(None), LoginSession.expires_at > now)
+        if keep is not None:
+            stmt = stmt.where(LoginSession.id != keep.id)
+        counts[key] = db.session.execute(stmt.values(revoked_at=now, revoked_by=by)
+                                         .execution_options(synchronize_session=False)).rowcount
+    return counts
 
 
 # --- login throttling --------------------------------------------------------------------------

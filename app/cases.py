@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, duty_list, evidence, notifications, orgs, policy, processes, search, supervision
+from . import audit, caching, duty_list, evidence, notifications, orgs, policy, processes, search, supervision, waits
 from .conversation import checked_text
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
 from .engine import expressions
+from .engine.camunda import INITIATOR
 from .extensions import db
-from .models import Case, CaseParticipant, Task, queue_of
+from .models import Case, CaseParticipant, Task, User, queue_of
 from .models.types import utcnow
 from .errors import CaseError, Conflict, Forbidden, Invalid, NotFound  # noqa: F401 - re-exported
 
@@ -77,7 +78,8 @@ class History:
     """A case with everything on record about it, for its page and its printed file."""
     case: Case
     tasks: list       # every task of the case, oldest first
-    events: list      # its audit trail, oldest first
+    events: list      # its own history on the audit trail, oldest first: no refused requests
+    refusals: int = 0     # requests about it that were refused (on the trail, listed on /audit)
 
     @property
     def current(self):
@@ -93,7 +95,7 @@ def case_history(user, case_id):
     case = get_case(user, case_id)
     tasks = db.session.execute(select(Task).where(Task.case_id == case_id)
                                .order_by(Task.created_at, Task.id)).scalars().all()
-    return History(case, tasks, audit.events_of(case_id))
+    return History(case, tasks, audit.events_of(case_id, without=(audit.REFUSAL,)), audit.refusals_of(case_id))
 
 
 def case_trail(user, case_id):
@@ -141,42 +143,86 @@ def task_form(task):
     return definition, form_schema(definition, task.form, case.data)
 
 
-def start_form(user, process_id):
+def start_form(user, process_id, capability="case.start"):
     """(newest version, definition, start form) of a process `user` may start."""
     row = processes.latest_version(process_id)
     if row is None:
         raise NotFound(f"没有已部署的流程 {process_id}")
-    policy.require(user, "case.start", process=row)
+    policy.require(user, capability, process=row)
     definition = processes.definition(row)
     return row, definition, form_schema(definition, definition.start.form)
 
 
+def start_values(schema, asked):
+    """What a start form opens with when a page links to it with some answers (the 清单 item page's
+    修改建议: ?change_type=modify&item_code=ZF-01): the form's top-level text fields given in `asked`,
+    and each object field marked `x-prefill-item: <field>` filled from the list item that field
+    names, as it stands now — so a proposal starts from the item and changes only what it changes."""
+    props = (schema or {}).get("properties") or {}
+    values = {k: v[:200] for k, v in asked.items()
+              if isinstance(v, str) and v and isinstance(props.get(k), dict) and props[k].get("type") == "string"}
+    for name, prop in props.items():
+        source = prop.get("x-prefill-item") if isinstance(prop, dict) else None
+        item = orgs.list_item(values.get(source)) if source else None
+        if item is not None:
+            current = item.to_dict()
+            values[name] = {k: current[k] for k in (prop.get("properties") or {}) if current.get(k) is not None}
+    return values
+
+
 # --- writing ----------------------------------------------------------------------------------
-def start_case(user, process_id, data, files=()):
+def start_case(user, process_id, data, files=(), event=None):
     """Start a case; `files` (app/evidence.Staged, checked and stored before) are attached to it in
-    the same transaction, so a call is raised with its evidence or not at all."""
-    row, definition, start_schema = start_form(user, process_id)
-    clean = check_form(start_schema, data)
+    the same transaction, so a call is raised with its evidence or not at all. `event` (kind, name):
+    a message or signal starts it, with its data (checked by app/messages.py) as the start data."""
+    row, definition, start_schema = start_form(user, process_id, "case.start" if event is None else "message.send")
+    clean = check_form(start_schema, data) if event is None else dict(data)
     engine_data = {k: None for k in ((start_schema or {}).get("properties") or {})}
     engine_data.update(clean, initiator=user.username, initiator_org=user.org_code)
+    place = _place(user, clean)
+    engine_data.update({k: v for k, v in (("initiator_township", place["township_code"]),
+                                          ("initiator_grid", place["grid_code"])) if v is not None})
     with write_transaction():
         in_force = orgs.current_list_version()
         case = Case(process_id=row.process_id, process_version_id=row.id, process_version=row.version,
                     title=_title(definition, engine_data), urgency=clean.get("urgency"),
                     list_item=clean.get("list_item") or clean.get("item_code"),
                     list_version=in_force.version if in_force else None,
-                    initiator=user.username, initiator_org=user.org_code, data=engine_data)
+                    initiator=user.username, initiator_org=user.org_code, data=engine_data, **place)
         db.session.add(case)
         db.session.flush()
         if user.org_code:
             db.session.add(CaseParticipant(case_id=case.id, org_code=user.org_code))
+        if place["township_code"] and place["township_code"] != user.org_code:   # a grid's township sees its events
+            db.session.add(CaseParticipant(case_id=case.id, org_code=place["township_code"]))
         audit.record("case_started", user.username, case.id, after=clean, org_code=user.org_code,
-                     detail=f"{row.process_id} v{row.version}")
+                     detail=f"{row.name} 第 {row.version} 版")
         evidence.attach(user, case, files)
+        if event is not None:
+            audit.record("message_delivered", user.username, case.id, org_code=user.org_code,
+                         after={"name": event[1], "kind": event[0]}, detail=f"由“{event[1]}”发起")
         run = CaseRun.start(definition)
-        _advance(case, run, user.username, lambda: run.begin(engine_data))
+        _advance(case, run, user.username, lambda: run.begin(engine_data, event))
     _keep(case, run)
     return case
+
+
+def _place(user, clean):
+    """The indexed columns of where and what a matter is: the township and grid of the unit raising
+    it (a grid, platform or stationed agency belongs to a township), the category and the location
+    (`{lat, lng}`) the start form gave, for the duplicate check and the command view."""
+    org = user.org
+    township = grid = None
+    if org is not None:
+        township = org.code if org.kind == "township" else org.parent_code
+        grid = org.code if org.kind == "grid" else None
+    loc = clean.get("location") if isinstance(clean.get("location"), dict) else {}
+    lat, lng = loc.get("lat"), loc.get("lng")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lng))
+    category = clean.get("category")
+    return {"township_code": township, "grid_code": grid,
+            "category": category[:40] if isinstance(category, str) else None,
+            "lat": float(lat) if numbers else None, "lng": float(lng) if numbers else None}
 
 
 def complete_task(user, task_id, data, files=()):
@@ -332,6 +378,125 @@ def withdraw_case(user, case_id, reason):
         notifications.case_withdrawn(case, cancelled, reason, user.username)
         search.reindex(case)
     return case
+
+
+# --- correcting a dispatch (改派) --------------------------------------------------------------------
+DISPATCH_FIELDS = ("lead_department", "co_departments")     # CONTRACT §3: what the centre's dispatch decides
+
+
+@dataclass
+class Dispatch:
+    """The dispatch in force of a case, and why it may not be corrected now (or None)."""
+    task: Task            # the completed step that decided it (研判派单, or 改派 after a return)
+    lead: str
+    cooperating: list
+    conflict: str = None
+
+
+def _dispatch_steps(case):
+    """The completed steps of a case whose form decides the lead department, oldest first."""
+    definition = processes.definition(case.definition_row)
+    rows = db.session.execute(select(Task).where(Task.case_id == case.id, Task.kind == "engine",
+                                                 Task.status == "completed")
+                              .order_by(Task.completed_at, Task.id)).scalars().all()
+    return [t for t in rows if "lead_department" in ((definition.form(t.form) or {}).get("properties") or {})], rows
+
+
+def dispatch_in_force(case):
+    """The Dispatch of a case, or None when it was never dispatched. It may be corrected while the
+    case is open and no department has signed for it: every step that followed the first dispatch
+    is a department's return (退回, `returned` true) or was cancelled."""
+    steps, done = _dispatch_steps(case)
+    if not steps:
+        return None
+    last = steps[-1]
+    result = last.result or {}
+    d = Dispatch(last, result.get("lead_department"), list(result.get("co_departments") or []))
+    if case.status != "open" or case.state is None:
+        d.conflict = "案件已不在办理中，不能改派"
+        return d
+    first = steps[0]
+    names = orgs.org_names()
+    signed = [t for t in done if t.created_at >= first.completed_at and t not in steps
+              and not (isinstance(t.result, dict) and t.result.get("returned") is True)]
+    if signed:
+        who = "、".join(sorted({names.get(t.org_code, t.org_code or "") for t in signed if t.org_code})) or "部门"
+        d.conflict = f"{who}已签收，不能再改派"
+    return d
+
+
+def redispatches(case_id):
+    """The corrections of a case's dispatch on record (改派), oldest first."""
+    return audit.events_of(case_id, actions=("case_redispatched",))
+
+
+def may_redispatch(user, case):
+    """Whether `user` may correct the case's dispatch now (the case page offers it)."""
+    if not policy.allows(user, "case.redispatch", case=case) or case.process_id != CALL_PROCESS:
+        return None
+    d = dispatch_in_force(case)
+    return d if d is not None and d.conflict is None else None
+
+
+def redispatch(user, case_id, lead, cooperating, reason):
+    """改派: the centre corrects a dispatch before any department signed for it. The dispatch step
+    is answered again with the new units (checked by its own form: a lead, not also cooperating);
+    the departments' waiting steps are cancelled and new ones made ready per the new dispatch,
+    with new deadlines; on record with the units before and after, and the departments concerned
+    told. Refused (409) once a department signed."""
+    case = db.session.get(Case, case_id) if isinstance(case_id, int) else None
+    if case is None:
+        raise NotFound("案件不存在或无权查看")
+    policy.require(user, "case.redispatch", case=case)
+    reason = checked_text(reason, "reason", "改派理由")
+    with write_transaction():
+        case = lock_case(case.id)
+        d = dispatch_in_force(case)
+        if d is None:
+            raise Conflict("案件尚未派单，不能改派")
+        if d.conflict:
+            raise Conflict(d.conflict)
+        definition = processes.definition(case.definition_row)
+        schema = form_schema(definition, d.task.form, case.data)
+        wanted = dict(d.task.result or {}, lead_department=lead,
+                      co_departments=cooperating if cooperating is not None else [])
+        clean = check_form(schema, wanted)
+        if clean.get("lead_department") == d.lead and set(clean.get("co_departments") or []) == set(d.cooperating):
+            raise Invalid("改派后的承办部门与现在的派单相同", {"lead_department": "与现在的派单相同，无需改派"})
+        run = _load(case, definition)
+        before = {"lead_department": d.lead, "co_departments": d.cooperating}
+        after = {"lead_department": clean["lead_department"], "co_departments": clean.get("co_departments") or [],
+                 "reason": reason}
+        audit.record("case_redispatched", user.username, case.id, task=d.task, org_code=user.org_code,
+                     before=before, after=after, detail=reason)
+        waiting = {t.id: t for t in current_tasks(case.id)}
+        d.task.result = dict(clean)
+        _advance(case, run, user.username, lambda: run.redo(d.task.id, clean))
+        cancelled = [t for t in waiting.values() if t.status == "cancelled"]
+        for order in db.session.execute(select(Task).where(
+                Task.case_id == case.id, Task.status == "ready", Task.kind == "order",
+                Task.subject_task_id.in_([t.id for t in cancelled] or [""]))).scalars():
+            order.status = "cancelled"
+            audit.record("task_cancelled", user.username, case.id, task=order, detail="所督办的环节已因改派撤销")
+        notifications.dispatch_changed(case, before, after, user.username)
+    _keep(case, run)
+    return case
+
+
+def run_step(case, run, actor, step):
+    """Another domain module's change to a case locked by the caller (a message delivered, an external
+    task completed): run `step` on its workflow and project it, the write path of a task completion."""
+    return _advance(case, run, actor, step)
+
+
+def keep(case, run):
+    """After the commit of run_step: keep the workflow for the case's next step."""
+    _keep(case, run)
+
+
+def mark_errored(case, run, actor, message, element_id=None):
+    """Put a locked case on the supervisor's board as errored (an external task's incident)."""
+    _mark_errored(case, run, actor, EngineError(message, element_id))
 
 
 def _finish(user, case, task, clean, before):
@@ -492,6 +657,8 @@ def _advance(case, run, actor, step):
                                                                       Task.status != "completed")).scalars()} \
         if lost else {}
     for t in ready:
+        if t.role is None:          # a process drawn without lanes: the task is the starter's own
+            t.role, t.org_code = _starter_place(case)
         if t.id in open_rows:       # still waiting; a migration may have changed its name, lane or form
             row = open_rows[t.id]
             row.due_at, row.warn_at, row.name, row.form, row.instructions = t.due_at, t.warn_at, t.name, t.form, \
@@ -507,6 +674,7 @@ def _advance(case, run, actor, step):
                        queue=queue_of(t.role, t.org_code), form=t.form, instructions=t.instructions,
                        created_at=now, due_at=t.due_at, warn_at=t.warn_at)
             db.session.add(row)
+            _preassign(run.definition, case, row, actor)
             notifications.task_ready(case, row, actor)
         rows[row.id] = row
         live.append(row)
@@ -542,8 +710,40 @@ def _advance(case, run, actor, step):
         stalled = None if live else run.stall()
         if stalled:     # what the step did stays done; the case goes to the supervisor's board
             _mark_errored(case, run, actor, EngineError(*stalled))
+    waits.project(case, run, actor)
     search.reindex(case)
     return sorted(live, key=lambda r: (r.created_at, r.id))
+
+
+def _starter(case):
+    """The user who started `case` (None for a program or a name no longer known), read once per request."""
+    return caching.per_request(("starter", case.initiator), lambda: db.session.execute(
+        select(User).where(User.username == case.initiator)).scalar_one_or_none())
+
+
+def _starter_place(case):
+    """(role, unit) under which the person who started `case` sees a task of theirs: their first
+    role and their unit (the task is also claimed for them, see _preassign). A case started by no
+    known user (a message from a program without roles) goes to the response centre."""
+    user = _starter(case)
+    roles = [r for r in (user.roles or []) if r != "integration"] if user is not None else []
+    if not roles:
+        return "center", None
+    return roles[0], user.org_code
+
+
+def _preassign(definition, case, row, actor):
+    """A task whose process names its assignee (camunda:assignee) is claimed for them when ready."""
+    td = definition.tasks.get(row.element_id)
+    wanted = getattr(td, "assignee", None)
+    if wanted == INITIATOR:
+        starter = _starter(case)
+        if starter is None or row.role not in (starter.roles or []):
+            return                 # a program started it, or the starter lacks the task's role: left open to the role
+    if wanted:
+        row.assignee = case.initiator if wanted == INITIATOR else wanted
+        audit.record("task_claimed", actor, case.id, task=row, org_code=row.org_code, before={"assignee": None},
+                     after={"assignee": row.assignee}, detail="流程指定的处理人，任务就绪时自动认领")
 
 
 def _on_end(case, run, actor):

@@ -5,12 +5,12 @@ import time
 import click
 from flask import current_app
 
-from . import audit, demo, demo_history, integrity, notifications, processes, search
-from .auth import hash_password
-from .database import write_transaction
+from . import accounts, audit, demo, demo_history, external_tasks, integrity, notifications, processes, search
+from .auth import PASSWORD_RULES
+from .errors import CaseError
 from .extensions import db, scheduler
 from .cases import fire_due_timers
-from .models import Case, OrgUnit, User
+from .models import Case
 from .roles import ROLES
 
 log = logging.getLogger("huying")
@@ -100,23 +100,19 @@ def register_cli(app):
     @click.argument("username")
     @click.option("--role", "roles", multiple=True, required=True, help="role code, e.g. admin, township (repeatable)")
     @click.option("--org", "org_code", default=None, help="org unit code, e.g. T01")
-    @click.option("--name", default="", help="display name")
+    @click.option("--name", default="", help="display name (the username when not given)")
     @click.option("--email", default=None, help="where e-mail notifications go")
-    @click.password_option()
+    @click.password_option(help=f"the password: {PASSWORD_RULES}")
     def add_user(username, roles, org_code, name, email, password):
-        """Create a user with a password you choose (outside demo mode nobody else exists)."""
+        """Create a user with a password you choose (outside demo mode nobody else exists); the password
+        follows the same rule as the admin's pages and a user's own change (app.auth.password_problem)."""
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
             raise click.BadParameter(f"unknown role(s): {', '.join(unknown)}")
-        with write_transaction():
-            if db.session.query(User).filter_by(username=username).first():
-                raise click.ClickException(f"user {username} exists")
-            org = db.session.query(OrgUnit).filter_by(code=org_code).first() if org_code else None
-            if org_code and org is None:
-                raise click.ClickException(f"no org unit {org_code}")
-            db.session.add(User(username=username, name=name, roles=list(roles), org_id=org.id if org else None,
-                                email=email or None, password_hash=hash_password(password)))
-            audit.record("user_created", "cli", after={"username": username, "roles": list(roles), "org": org_code})
+        try:
+            accounts.add_user("cli", username, name or username, list(roles), org_code, password, email)
+        except CaseError as e:
+            raise click.ClickException(f"{e.message}：" + "；".join((e.errors or {}).values())) from None
         click.echo(f"created {username}")
 
     @group.command("serve")
@@ -126,7 +122,9 @@ def register_cli(app):
     def serve(host, port, threads):
         """Serve the web UI and the API (waitress) with the timer scheduler in-process."""
         from waitress import serve as waitress_serve
+        from .assets import warm
         app = current_app._get_current_object()
+        warm(app)
         start_scheduler(app)
         click.echo(f"Huying on http://{host}:{port}")
         # waitress drops forwarded headers it does not trust itself; with HUYING_TRUSTED_PROXIES they
@@ -143,8 +141,8 @@ def register_cli(app):
 
 
 def start_scheduler(app, scheduler_=None):
-    """Check for due timers every SCHEDULER_INTERVAL_SECONDS and send the notifications' outbox every
-    NOTIFY_INTERVAL_SECONDS; returns the running scheduler. Several schedulers on one PostgreSQL
+    """Check for due timers (and release expired external-task locks) every SCHEDULER_INTERVAL_SECONDS
+    and send the notifications' outbox every NOTIFY_INTERVAL_SECONDS; returns the running scheduler. Several schedulers on one PostgreSQL
     database share the work: each case's timer and each message is taken by one of them."""
     sched = scheduler_ or scheduler
 
@@ -165,6 +163,10 @@ def start_scheduler(app, scheduler_=None):
                 fire_due_timers()
             except Exception:  # noqa: BLE001 - one bad sweep must not stop the next
                 log.exception("timer sweep failed")
+            try:
+                external_tasks.release_expired_locks()
+            except Exception:  # noqa: BLE001 - likewise
+                log.exception("external task lock sweep failed")
     sched.add_job(job, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], id="fire_due_timers",
                   max_instances=1, coalesce=True, replace_existing=True)
     if not sched.running:

@@ -45,6 +45,8 @@ class Config:
     # proxy's X-Forwarded-Proto); HUYING_SECURE_COOKIES=1 makes it Secure always
     SESSION_COOKIE_SECURE = os.environ.get("HUYING_SECURE_COOKIES", "0") == "1"
     TIMEZONE = os.environ.get("HUYING_TIMEZONE", "Asia/Shanghai")
+    # 考核报表 opens on last month during the first days of a month (app/reports.default_period)
+    REPORT_LAST_MONTH_DAYS = int(os.environ.get("HUYING_REPORT_LAST_MONTH_DAYS") or 3)
     PROCESSES_DIR = os.environ.get("HUYING_PROCESSES_DIR") or None    # None: <project>/processes
     FORMS_DIR = os.environ.get("HUYING_FORMS_DIR") or None            # None: <project>/forms
     # notifications (app/notifications.py). E-mail goes out by SMTP when HUYING_SMTP_HOST is set (else no

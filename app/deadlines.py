@@ -175,6 +175,45 @@ def parse_limit(text):
     return days, timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 
+def limit_parts(text):
+    """(number, unit) of a limit a person reads: 'PT2H' is (2, 'H') hours, 'PT30M' (30, 'M') minutes,
+    'P5D' (5, 'D') working days; None for one that mixes days and clock time or is malformed."""
+    try:
+        days, clock = parse_limit(text)
+    except DeadlineError:
+        return None
+    seconds = int(clock.total_seconds())
+    if days and seconds:
+        return None
+    if days:
+        return days, "D"
+    if seconds and seconds % 3600 == 0:
+        return seconds // 3600, "H"
+    if seconds and seconds % 60 == 0:
+        return seconds // 60, "M"
+    return None
+
+
+def limit_text(number, unit):
+    """The ISO 8601 limit of (number, unit) as limit_parts gives them: (2, 'H') is 'PT2H'."""
+    return f"P{number}D" if unit == "D" else f"PT{number}{unit}"
+
+
+def describe_limit(text):
+    """A limit as a person says it: '2 小时', '5 个工作日', '1 个工作日又 2 小时'."""
+    try:
+        days, clock = parse_limit(text)
+    except DeadlineError:
+        return str(text)
+    minutes = int(clock.total_seconds()) // 60
+    parts = [f"{days} 个工作日"] if days else []
+    if minutes >= 60:
+        parts.append(f"{minutes // 60} 小时")
+    if minutes % 60:
+        parts.append(f"{minutes % 60} 分钟")
+    return "又 ".join(parts) or "0 分钟"
+
+
 def apply_limit(moment, text, cal=None):
     days, clock = parse_limit(text)
     return add_working_days(moment, days, cal) + clock if days else moment + clock

@@ -25,11 +25,15 @@ def load_demo():
     org = json.loads((DEMO_DIR / "org.json").read_text(encoding="utf-8"))
     duty_list = json.loads((DEMO_DIR / "responsibility_list.json").read_text(encoding="utf-8"))
     calendar = json.loads((DEMO_DIR / "calendar.json").read_text(encoding="utf-8"))
+    outlines = {f["properties"]["code"]: f["geometry"] for f in
+                json.loads((DEMO_DIR / "geo.json").read_text(encoding="utf-8"))["features"]}
     password = hash_password("demo")   # one hash for all: they share the demo password
     with write_transaction():
         units = {}
         for u in org["org_units"]:
-            units[u["code"]] = OrgUnit(code=u["code"], name=u["name"], kind=u["kind"])
+            units[u["code"]] = OrgUnit(code=u["code"], name=u["name"], kind=u["kind"], parent_code=u.get("parent"),
+                                       home_code=u.get("home"), platform_kind=u.get("platform_kind"),
+                                       outline=outlines.get(u["code"]))
             db.session.add(units[u["code"]])
         db.session.flush()
         for u in org["users"]:
@@ -46,5 +50,5 @@ def load_demo():
                 "legal_basis", "instructions", "limits")}))
         for d in calendar["days"]:
             db.session.add(CalendarDay(day=d["day"], kind=d["kind"], name=d["name"]))
-        audit.record("demo_loaded", "system", detail=f"{len(org['users'])} users, {len(duty_list['items'])} list items",
+        audit.record("demo_loaded", "system", detail=f"{len(org['users'])} 个用户，清单 {len(duty_list['items'])} 项",
                      after={"list_version": 1})

@@ -70,7 +70,8 @@ class _County:
         self.cutoff = datetime.combine(now.date(), time(0), tzinfo=self.tz)
         self.this_month = now.date().replace(day=1)
 
-        users = db.session.execute(select(User).order_by(User.username)).scalars().all()
+        users = [u for u in db.session.execute(select(User).order_by(User.username)).scalars()
+                 if u.roles != ["integration"]]       # programs (the SMS gateway) take no part in calls
         self.by_unit, self.by_role, self.person, self.ip = {}, {}, {}, {}
         for i, u in enumerate(users):
             for role in u.roles:
@@ -193,7 +194,7 @@ class _Call:
         self.urgency, self.item_code = clean.get("urgency"), clean.get("list_item")
         self.participate(self.township, None)
         self.event(self.created, "case_started", self.caller, after=clean, org_code=self.township,
-                   detail=f"{c.row.process_id} v{c.row.version}")
+                   detail=f"{c.row.name} 第 {c.row.version} 版")
         self.row_version += 1
         self.ready("accept", self.created, self.caller)
         return self.created
@@ -552,8 +553,8 @@ def _write(county, calls, months, seed):
             row.at, row.ip = e["at"], county.ip.get(e["actor"])
         summary = _summary(calls, county)
         audit.record("demo_history_loaded", "system", after=dict(summary, seed=seed),
-                     detail=f"{summary['calls']} past calls ({summary['closed']} closed, "
-                            f"{summary['rejected']} rejected) over {months} months, seed {seed}")
+                     detail=f"过去 {months} 个月的呼叫 {summary['calls']} 件（办结 {summary['closed']} 件，"
+                            f"不予受理 {summary['rejected']} 件），随机种子 {seed}")
     return summary
 
 

@@ -1,6 +1,7 @@
 """The responsibility list (属地管理事项责任清单): immutable published versions, what changed
 between two, the changes an approved process publishes, its XLSX print, and the accountability
 review (依单监管问责) that reads the version in force and the township's calls."""
+import copy
 import io
 from datetime import date, datetime, time as dtime
 
@@ -14,6 +15,7 @@ from .engine import expressions
 from .errors import Invalid, NotFound
 from .extensions import db
 from .models import AccountabilityReview, Case, ListItem, ListVersion, Task
+from .models.types import utcnow
 from .roles import LIST_ACTIONS
 from .timefmt import local_zone
 
@@ -80,7 +82,7 @@ def publish(edit, actor, title=None, note=None, effective_date=None, case_id=Non
     edit(rows)
     new = ListVersion(version=(current.version + 1) if current else 1,
                       title=title or (current.title if current else "属地管理事项责任清单"),
-                      note=note, effective_date=effective_date, published_by=actor)
+                      note=note, effective_date=effective_date or _today(), published_by=actor)
     db.session.add(new)
     db.session.flush()
     for code, item in sorted(rows.items()):
@@ -94,14 +96,21 @@ def publish(edit, actor, title=None, note=None, effective_date=None, case_id=Non
     return new
 
 
+def _today():
+    """The county's date today: a version published without a date of its own takes effect on it."""
+    return utcnow().astimezone(local_zone()).date().isoformat()
+
+
 def next_code(rows, domain):
     prefix = DOMAIN_PREFIX.get(domain, "QT")
     numbers = [int(c.split("-")[1]) for c in rows if c.startswith(prefix + "-") and c.split("-")[1].isdigit()]
     return f"{prefix}-{(max(numbers) + 1) if numbers else 1:02d}"
 
 
-def apply_case_action(case, action, actor):
-    """Publish what an approved duty-sinking or list-change case decided (its end event's listAction)."""
+def case_edit(case, action):
+    """What an approved duty-sinking (`sink_duty`) or list-change (`change_list`) case does to the
+    list: edit(items_by_code), applied to a copy of the current items; None for an unknown action.
+    The same function publishes the change and shows its reviewers what it would publish."""
     data = case.data or {}
     names = orgs.org_names()
     if action == "sink_duty":
@@ -125,27 +134,88 @@ def apply_case_action(case, action, actor):
                               "primary_duty": duty, "supporting": [case.initiator_org] if case.initiator_org else [],
                               "supporting_duty": "业务指导、培训和协助", "legal_basis": data.get("legal_basis"),
                               "instructions": None, "limits": {}}
-        publish(edit, actor, note=f"职责下沉准入（案件 #{case.id}）：{data.get('duty')}",
-                effective_date=data.get("start_date"), case_id=case.id)
-    elif action == "change_list":
+        return edit
+    if action == "change_list":
         kind, code, proposed = data.get("change_type"), data.get("item_code"), data.get("item") or {}
 
         def edit(rows):
             if kind == "remove":
                 rows.pop(code, None)
             elif kind == "modify" and code in rows:
-                rows[code].update({k: v for k, v in proposed.items() if k in FIELDS and v is not None})
+                _apply_proposal(rows[code], proposed, _proposal_base(case, code))
             elif kind == "add":
                 new_code = next_code(rows, proposed.get("domain"))
                 rows[new_code] = {f: None for f in FIELDS} | {k: v for k, v in proposed.items() if k in FIELDS}
                 rows[new_code]["supporting"] = rows[new_code].get("supporting") or []
                 rows[new_code]["limits"] = rows[new_code].get("limits") or {}
+        return edit
+    return None
+
+
+def apply_case_action(case, action, actor):
+    """Publish what an approved duty-sinking or list-change case decided (its end event's listAction)."""
+    data = case.data or {}
+    edit = case_edit(case, action)
+    if action == "sink_duty":
+        publish(edit, actor, note=f"职责下沉准入（案件 #{case.id}）：{data.get('duty')}",
+                effective_date=data.get("start_date"), case_id=case.id)
+    elif action == "change_list":
+        kind, code, proposed = data.get("change_type"), data.get("item_code"), data.get("item") or {}
         labels = {"add": "新增", "remove": "删除", "modify": "修改"}
         publish(edit, actor, note=f"清单动态调整（案件 #{case.id}）：{labels.get(kind, kind)} {code or proposed.get('name', '')}",
                 effective_date=data.get("effective_date"), case_id=case.id)
     else:       # deployment refuses it; a version deployed before that check ends without publishing, on record
         audit.record("list_not_published", actor, case.id,
                      detail=f"流程结束事件要求清单动作“{action}”，但没有这种动作（应为 {'、'.join(LIST_ACTIONS)}），未发布新版清单")
+
+
+def preview(case, action):
+    """What publishing a case's change would do to the current list, item by item, for the people
+    who review it: [{code, name, change: added|removed|changed, fields: [(field, before, after)]}],
+    every field of the item with its value before and after (None where the item has none)."""
+    edit = case_edit(case, action)
+    current = orgs.current_list_version()
+    if edit is None:
+        return []
+    before = {i.code: i.to_dict() for i in items(current)} if current else {}
+    after = copy.deepcopy(before)
+    try:
+        edit(after)
+    except (TypeError, AttributeError, ValueError):     # a proposal no published change could come from
+        return []
+    out = []
+    for code in sorted(before.keys() | after.keys()):
+        a, b = before.get(code), after.get(code)
+        if a == b:
+            continue
+        change = "added" if a is None else "removed" if b is None else "changed"
+        out.append({"code": code, "name": (b or a).get("name"), "change": change,
+                    "fields": [(f, (a or {}).get(f), (b or {}).get(f)) for f in FIELDS]})
+    return out
+
+
+def _proposal_base(case, code):
+    """The item as it stood when the proposal was made (the list version in force then), or None."""
+    lv = version(case.list_version) if case.list_version else None
+    item = orgs.list_item(code, lv) if lv is not None else None
+    return item.to_dict() if item is not None else None
+
+
+def _apply_proposal(item, proposed, base):
+    """Apply a modify proposal to an item as it stands now, changing only what the proposal changed
+    against the item it was made on (`base`): a field it left as it was keeps today's value; of the
+    cooperating units, those it removed go and those it added come, and the others stay — 属地乡镇
+    among them, or a unit another change added since."""
+    for k, v in proposed.items():
+        if k not in FIELDS or v is None:
+            continue
+        if k == "supporting":
+            before = list((base or {}).get("supporting") or []) if base is not None else list(item.get("supporting") or [])
+            removed = set(before) - set(v)
+            kept = [u for u in item.get("supporting") or [] if u not in removed]
+            item["supporting"] = kept + [u for u in v if u not in before and u not in kept]
+        elif base is None or v != base.get(k):
+            item[k] = v
 
 
 def units_concerned(change_type, item_code, item):
@@ -160,7 +230,12 @@ def units_concerned(change_type, item_code, item):
     return [c for c in expressions.SAFE_FUNCTIONS["unique"](codes) if c in departments]
 
 
-expressions.register_functions({"units_concerned": units_concerned})
+def item_label(code):
+    """A list item's code and name for a process's expressions (a case title, say); "" for none."""
+    return orgs.list_item_label(code) if isinstance(code, str) and code else ""
+
+
+expressions.register_functions({"units_concerned": units_concerned, "list_item_label": item_label})
 
 
 # --- printing ---------------------------------------------------------------------------------
@@ -176,7 +251,7 @@ def xlsx(list_version):
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws["A1"].font = Font(size=16, bold=True)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([f"第 {list_version.version} 版　生效日期：{list_version.effective_date or '—'}　"
+    ws.append([f"第 {list_version.version} 版　生效日期：{list_version.effective_on or '—'}　"
                f"发布：{list_version.published_at.astimezone(local_zone()).strftime('%Y-%m-%d')}"])
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(headers))
     ws.append(headers)

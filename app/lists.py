@@ -53,6 +53,13 @@ def inbox_page(user, page=1, per_page=50, case_id=None, process_id=None):
     return rows, total
 
 
+def urgencies(tasks):
+    """{case id: urgency code} of the cases of some tasks (one query, for an inbox page)."""
+    ids = {t.case_id for t in tasks}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Case.id, Case.urgency).where(Case.id.in_(ids))).all())
+
 
 def _case_where(user, process_id=None, status=None, stuck=False):
     where = [policy.case_filter(user)]

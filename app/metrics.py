@@ -491,15 +491,18 @@ def _step(t):
                 warn=t.warn_at)
 
 
-def report(period, now, zone, names, departments, townships, weights=None, case_scope=None):
+def report(period, now, zone, names, departments, townships, weights=None, case_scope=None, department=None):
     """The whole report for a period: totals, one row per department and per township (ranked,
     with red and black lists), and the monthly trend of the three rates.
 
     `names` {org code: name}; `departments` / `townships` the org codes to list even without
-    records; `case_scope` restricts the calls (a user's scope)."""
+    records; `case_scope` restricts the calls (a user's scope), `department` the orders to that
+    department's own."""
     w = dict(DEFAULT_WEIGHTS, **(weights or {}))
     key, label, start, end = parse_period(period, zone)
     orders, calls, flags = load(start, end, zone, case_scope)
+    if department:
+        orders = [o for o in orders if o.department == department]
     by_dept, by_town_orders, by_town_calls = {}, {}, {}
     for o in orders:
         by_dept.setdefault(o.department, []).append(o)

@@ -40,9 +40,10 @@ KINDS = {
     "case_closed": "已办结",
     "case_rejected": "未予受理",
     "case_withdrawn": "已撤回",
+    "dispatch_changed": "改派",
 }
 CHANNELS = {"app": "站内通知", "email": "电子邮件"}
-EMAIL_BY_DEFAULT = {"task_ready", "deadline_warning", "deadline_passed", "supervision_order", "urge"}
+EMAIL_BY_DEFAULT = {"task_ready", "deadline_warning", "deadline_passed", "supervision_order", "urge", "dispatch_changed"}
 PLATFORMS = {"wecom": "企业微信", "dingtalk": "钉钉"}
 ROBOT_KINDS_BY_DEFAULT = ["task_ready", "deadline_warning", "deadline_passed", "supervision_order", "urge"]
 OUTBOX_STATUSES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
@@ -157,6 +158,26 @@ def case_withdrawn(case, cancelled, reason, actor):
     if cancelled:
         notify("case_withdrawn", case, f"发起单位已撤回呼叫：{reason[:200]}", queues=sorted({t.queue for t in cancelled}),
                actor=actor)
+
+
+def dispatch_changed(case, before, after, actor):
+    """The centre corrected a dispatch (改派): a department no longer dispatched is told its step was
+    cancelled, one whose part changed (主办 ↔ 协办) is told its new part; a department newly
+    dispatched hears of it by its new task (task_ready)."""
+    def part(d, code):
+        if d["lead_department"] == code:
+            return "主办"
+        return "协办" if code in (d.get("co_departments") or []) else None
+    reason = str(after.get("reason") or "")[:200]
+    for code in sorted({before["lead_department"], *before["co_departments"]} - {None}):
+        old, new = part(before, code), part(after, code)
+        if new is None:
+            text = f"响应中心已改派，贵单位不再承办（原为{old}），待签收的环节已撤销。改派理由：{reason}"
+        elif new != old:
+            text = f"响应中心已改派，贵单位现为{new}（原为{old}），请重新签收。改派理由：{reason}"
+        else:
+            continue
+        notify("dispatch_changed", case, text, orgs=[code], actor=actor)
 
 
 def _recipients(users, org_codes, queues):

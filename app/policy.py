@@ -37,6 +37,7 @@ CAPABILITIES = {
     "case.take_part": (ANYONE, "参与案件"),               # remarks, files: one's unit takes part, or centre/supervisor
     "case.urge": (("township",), "催办"),                 # only the township that raised the call
     "case.withdraw": (("township",), "撤回呼叫"),         # likewise, and only before the centre accepts it
+    "case.redispatch": (("center",), "改派"),             # and only before any department signed for it
     "task.read": (ANYONE, "查看任务"),                    # addressed to one, or of a case one may see
     "task.complete": (ANYONE, "办理任务"),                # addressed to one's role (and unit)
     "task.claim": (ANYONE, "认领任务"),                   # likewise
@@ -57,7 +58,8 @@ CAPABILITIES = {
     "accountability.decide": (("supervisor",), "作出问责认定"),
     "audit.export": (("supervisor", "admin"), "查询和导出留痕"),
     "audit.verify": (("supervisor", "admin"), "校验留痕哈希链"),
-    "report.read": (("supervisor", "leader", "center", "admin"), "查看考核报表"),
+    "report.read": (("supervisor", "leader", "center", "admin", "township", "department"), "查看考核报表"),
+    "report.read_all": (("supervisor", "leader", "center", "admin"), "查看全部单位的考核"),   # else one's own unit
     "stats.read": (ANYONE, "查看统计"),                   # of one's own scope
     "stats.county": (("center", "supervisor", "analyst", "admin", "leader"), "查看全县统计"),
     "weights.read": (ANYONE, "查看考核权重"),
@@ -67,17 +69,30 @@ CAPABILITIES = {
     "settings.read": (ANYONE, "查看督办设置"),
     "settings.edit": (("admin",), "修改督办设置"),
     "user.revoke": (("admin",), "撤销他人的登录"),
+    "users.manage": (("admin",), "管理用户"),              # create, change, disable, reset passwords
+    "orgs.manage": (("admin",), "管理单位"),               # create, rename, deactivate org units
+    "account.password": (ANYONE, "修改自己的密码"),
     "notification.read": (ANYONE, "查看通知"),             # one's own; anyone else's is not found
     "notification.settings": (ANYONE, "设置自己的通知"),
     "robot.manage": (("admin",), "设置单位的群机器人"),
     "outbox.read": (("admin",), "查看通知发送情况"),
     "outbox.retry": (("admin",), "重新发送通知"),
+    "case.merge": (("platform", "center"), "合并重复的事件或呼叫"),   # the platform its township's events, the centre calls
+    "command.read": (("leader", "center", "supervisor", "township"), "查看综合指挥"),   # a township its own
+    "command.county": (("leader", "center", "supervisor"), "查看全县综合指挥"),
+    "message.send": (ANYONE, "发送消息"),                 # to a case one acts on, or to start a process one may
+    "external_task.work": (("integration",), "领取和办理外部任务"),
 }
+# an account that holds only the integration role is a program: of what every signed-in user may,
+# it may only send messages and read the reference data (which needs nothing beyond signing in)
+INTEGRATION_MAY = {"message.send", "process.read", "list.read", "weights.read", "calendar.read", "settings.read"}
 
 
 # --- deciding ---------------------------------------------------------------------------------------
 def _holds(user, capability):
     roles = CAPABILITIES[capability][0]
+    if roles == ANYONE and capability not in INTEGRATION_MAY and set(user.roles or ()) == {"integration"}:
+        return False
     return roles == ANYONE or user.has_role(*roles)
 
 
@@ -149,15 +164,45 @@ def _starter(user, process=None, **_):
     return None
 
 
+def _message_target(user, case=None, process=None, **_):
+    """A message goes to a case one acts on (one's unit or role takes part in it, or the centre and the
+    supervisor, or an integration program), or starts a process one may start."""
+    if case is not None:
+        if user.has_role("integration") or takes_part(user, case.id):
+            return None
+        return Forbidden("只有参与此案件的单位或系统集成可以向它发送消息") if sees_case(user, case.id) \
+            else NotFound("案件不存在或无权查看")
+    if process is not None and not user.has_role("integration"):
+        return _starter(user, process=process)
+    return None
+
+
 def _own_notification(user, notification=None, **_):
     if notification is not None and notification.user_id != user.id:
         return NotFound("通知不存在")
     return None
 
 
+def _merging(user, case=None, **_):
+    """Merging duplicates (and keeping them apart): the township's platform its grid events, the centre
+    calls; a case out of sight is not found."""
+    if case is None:
+        return None
+    if not sees_case(user, case.id):
+        return NotFound("案件不存在或无权查看")
+    org = getattr(user, "org", None)
+    if user.has_role("platform") and case.process_id == "grid_event" and org is not None \
+            and case.township_code and case.township_code == org.parent_code:
+        return None
+    if user.has_role("center") and case.process_id == "call_response":
+        return None
+    return Forbidden("只有本乡镇的平台可以合并事件，只有县级响应中心可以合并呼叫")
+
+
 _TARGET_RULES = {
     "notification.read": _own_notification,
     "case.read": _case_in_scope,
+    "case.redispatch": _case_in_scope,
     "case.start": _starter,
     "case.take_part": _taking_part,
     "case.urge": _calling_township("催办"),
@@ -166,6 +211,8 @@ _TARGET_RULES = {
     "task.complete": _own_task("此任务不属于您的岗位或单位"),
     "task.claim": _own_task("此任务不属于您的岗位或单位"),
     "extension.request": _own_task("只能为本单位的待办任务申请延期", engine_only=True),
+    "message.send": _message_target,
+    "case.merge": _merging,
 }
 
 
@@ -224,6 +271,18 @@ def stats_scope(user):
     return case_filter(user), department
 
 
+def report_view(user):
+    """Whose figures `user` sees on the assessment report: None for every unit (supervisor,
+    leaders, centre, admin); else (rows, org code, cases, department) — a township or department
+    sees its own row of `rows` ("townships" or "departments") in full and only the rank of the
+    others, and county figures (the three rates, the trend) of its own scope, as stats_scope."""
+    if _holds(user, "report.read_all"):
+        return None
+    cases, department = stats_scope(user)
+    rows = "departments" if department else "townships"
+    return rows, user.org_code, cases, department
+
+
 # --- the rule of every route ------------------------------------------------------------------------
 PUBLIC = "public"          # no sign-in needed
 SIGNED_IN = "signed_in"    # any signed-in user, about themself
@@ -272,6 +331,8 @@ ROUTES = {
     "web.urge_case": "case.urge",
     "api.withdraw_case": "case.withdraw",
     "web.withdraw_case": "case.withdraw",
+    "api.redispatch_case": "case.redispatch",
+    "web.redispatch_case": "case.redispatch",
     "api.retry": "case.retry",
     # extensions
     "web.request_extension": "extension.request",
@@ -289,6 +350,10 @@ ROUTES = {
     "modeller.index": "process.manage",
     "modeller.model": "process.deploy",
     "modeller.deploy": "process.deploy",
+    "modeller.new": "process.deploy",
+    "modeller.new_blank": "process.deploy",
+    "modeller.deploy_new": "process.deploy",
+    "modeller.upload": "process.deploy",
     "api.upload_process": "process.deploy",
     "modeller.diff": "process.diff",
     "api.process_diff": "process.diff",
@@ -354,6 +419,32 @@ ROUTES = {
     "notifications.preferences": "notification.settings",
     "notifications.admin": {"GET": "outbox.read", "POST": "robot.manage"},
     "notifications.retry": "outbox.retry",
+    # the admin's pages and one's own account
+    "admin.index": "users.manage",
+    "admin.users": "users.manage",
+    "admin.new_user": "users.manage",
+    "admin.user": "users.manage",
+    "admin.reset_password": "users.manage",
+    "admin.disable_user": "users.manage",
+    "admin.enable_user": "users.manage",
+    "admin.units": "orgs.manage",
+    "admin.rename_unit": "orgs.manage",
+    "admin.deactivate_unit": "orgs.manage",
+    "admin.activate_unit": "orgs.manage",
+    "admin.settings": "settings.edit",
+    "admin.weights": "weights.edit",
+    "account.password": "account.password",
+    # messages and external tasks (CONTRACT §7)
+    "api.send_message": "message.send",
+    "api.fetch_and_lock": "external_task.work",
+    "api.complete_external_task": "external_task.work",
+    "api.fail_external_task": "external_task.work",
+    # duplicates (CONTRACT §8)
+    "api.similar_cases": "case.read",
+    "api.merge_case": "case.merge",
+    "api.dismiss_duplicate": "case.merge",
+    "web.merge_case": "case.merge",
+    "web.dismiss_duplicate": "case.merge",
 }
 
 

@@ -3,7 +3,7 @@
 The formulas are in app/metrics.py; this module chooses whose records go in (the user's scope),
 the period, and the weights in force (defaults, then the app config, then the admin's).
 """
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import func, select, true
 
 from . import audit, metrics, orgs, policy
@@ -28,6 +28,10 @@ def weights():
     return w
 
 
+SHARE_WEIGHTS = ("response", "resolution", "satisfaction", "township_weight")
+POINT_WEIGHTS = ("flag_deduction", "order_deduction", "invalid_call_deduction")
+
+
 def check_weights(value):
     """{field: message} of what is wrong with new weights; empty when they may be saved."""
     if not isinstance(value, dict):
@@ -42,9 +46,9 @@ def check_weights(value):
             errors[k] = "应为 1–50 的整数"
         elif k == "min_volume" and (not isinstance(v, int) or not 0 <= v <= 1000):
             errors[k] = "应为 0–1000 的整数"
-        elif k in ("flag_deduction", "order_deduction", "invalid_call_deduction") and not 0 <= v <= 100:
+        elif k in POINT_WEIGHTS and not 0 <= v <= 100:
             errors[k] = "应在 0–100 之间"
-        elif k in ("response", "resolution", "satisfaction", "township_weight") and not 0 <= v <= 1:
+        elif k in SHARE_WEIGHTS and not 0 <= v <= 1:
             errors[k] = "应在 0–1 之间"
     merged = {**weights(), **{k: v for k, v in value.items() if k not in errors}}
     if not errors and merged["response"] + merged["resolution"] + merged["satisfaction"] <= 0:
@@ -74,6 +78,19 @@ def current_period(now=None):
     return f"{local.year:04d}-{local.month:02d}"
 
 
+def default_period(now=None):
+    """The month a report opens on: last month during the first REPORT_LAST_MONTH_DAYS days of a
+    month (county dates), else this month. Three by default: on the 1st this month has no figures
+    yet, and the calls that closed at the end of last month are still being evaluated — a
+    township evaluates within 3 working days — so those days are when last month's report is
+    completed and read."""
+    local = (now or utcnow()).astimezone(local_zone())
+    days = current_app.config.get("REPORT_LAST_MONTH_DAYS", 3) if has_app_context() else 3
+    if local.day <= days:
+        return metrics.previous_months(local, local_zone(), 1)[0]
+    return current_period(now)
+
+
 def _period(text):
     """(key, label, start, end) of a period '2026' or '2026-11', or Invalid saying what it should be."""
     try:
@@ -84,12 +101,32 @@ def _period(text):
 
 def county_report(user, period, now=None):
     """The assessment report for a month ('2026-11') or a year ('2026'): per department and per
-    township, ranked, with the monthly trend (supervisor, leader, centre, admin)."""
+    township, ranked, with the monthly trend. The supervisor, leaders, the centre and admins see
+    every unit; a township or a department its own figures, score and rank, and of the others of
+    its kind only their ranks (policy.report_view)."""
     policy.require(user, "report.read")
     _period(period)
-    return metrics.report(period, now or utcnow(), local_zone(), orgs.org_names(),
-                          [u.code for u in orgs.org_units("department")],
-                          [u.code for u in orgs.org_units("township")], weights())
+    args = (period, now or utcnow(), local_zone(), orgs.org_names(), [u.code for u in orgs.org_units("department")],
+            [u.code for u in orgs.org_units("township")], weights())
+    full = metrics.report(*args)
+    view = policy.report_view(user)
+    if view is None:
+        return full
+    rows, own, cases, department = view
+    mine = metrics.report(*args, case_scope=cases, department=department)
+    others = {"departments": "其他部门", "townships": "其他乡镇"}[rows]
+    seen = [r if r["org"] == own else _rank_only(r, others) for r in full[rows]]
+    mine_row = next((r for r in seen if r["org"] == own), None)
+    ranked = sum(1 for r in seen if r["rank"] is not None)
+    out = dict(full, totals=mine["totals"], trend=mine["trend"], departments=[], townships=[],
+               own={"rows": rows, "org": own, "rank": mine_row["rank"] if mine_row else None, "ranked": ranked})
+    out[rows] = seen
+    return out
+
+
+def _rank_only(row, name):
+    """Another unit's row as a unit sees it: its rank and nothing else."""
+    return {k: (row["rank"] if k == "rank" else name if k == "name" else None) for k in row}
 
 
 def trend(user, end_period, months=12, now=None):
@@ -100,7 +137,10 @@ def trend(user, end_period, months=12, now=None):
     end = _period(end_period)[3]
     window = metrics.previous_months(end, zone, months)
     start = _period(window[0])[2]
-    orders, calls, _flags = metrics.load(start, end, zone)
+    view = policy.report_view(user)
+    orders, calls, _flags = metrics.load(start, end, zone, view[2] if view else None)
+    if view and view[3]:
+        orders = [o for o in orders if o.department == view[3]]
     return metrics.trend(orders, calls, window, now or utcnow())
 
 

@@ -13,10 +13,18 @@ ROLES = {
     "leader": "县委县政府",
     "analyst": "流程分析员",
     "admin": "管理员",
+    "integration": "系统集成",      # programs, not people: messages and external tasks only (policy.py)
+    "grid_worker": "网格员",        # one grid of one township: reports what they see, verifies on the spot
+    "platform": "乡镇平台",         # one of a township's four platforms: triages the grid's events
+    "stationed": "派驻机构",        # a county department's unit stationed in a township, under its management
 }
 
+# the four platforms of a township (基层治理四平台): platform_kind -> name
+PLATFORM_KINDS = {"zhzl": "综合治理", "scjg": "市场监管", "zhzf": "综合执法", "bmfw": "便民服务"}
+
 # other spellings analysts use for the same lanes
-_ALIASES = {"县委/县政府": "leader", "督查": "supervisor", "响应平台": "center", "部门": "department"}
+_ALIASES = {"县委/县政府": "leader", "督查": "supervisor", "响应平台": "center", "部门": "department",
+            "平台": "platform", "网格": "grid_worker"}
 
 # misconduct a supervisor (or a process's end event, `flagKind`) may flag: kind -> (role flagged, label)
 FLAG_KINDS = {

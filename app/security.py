@@ -42,6 +42,13 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
+    def save_session(self, app, session, response):
+        # static files are the same for everyone: no cookie and no "Vary: Cookie" on them, or a browser
+        # would drop its year-long copy whenever the session cookie changes (app/assets.py)
+        if has_request_context() and request.endpoint == "static" and not session.modified:
+            return
+        super().save_session(app, session, response)
+
 
 def init_security(app):
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)

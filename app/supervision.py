@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, func, select
 
-from . import audit, deadlines, notifications, orgs, policy
+from . import audit, deadlines, notifications, orgs, policy, waits
 from .errors import CaseError
 from .database import lock_case, write_transaction
 from .extensions import db
@@ -281,7 +281,7 @@ def stuck(user, department=None, township=None, urgency=None, min_age_hours=None
         # open, yet nobody has a task and no timer is due: what an earlier release or a hand edit left
         no_task = (select(Case.id, Case.title, Case.updated_at, Case.process_id, Case.process_version, Case.urgency,
                           Case.initiator_org)
-                   .where(Case.status == "open", Case.next_timer_at.is_(None), *case_where,
+                   .where(Case.status == "open", Case.next_timer_at.is_(None), *case_where, ~waits.waits_outside(),
                           ~exists().where(Task.case_id == Case.id, Task.status == "ready", Task.kind == "engine")))
         if since:
             no_task = no_task.where(Case.updated_at <= since)
@@ -290,6 +290,7 @@ def stuck(user, department=None, township=None, urgency=None, min_age_hours=None
                          "org": None, "waiting_since": r.updated_at, "due_at": None, "reason": "no_task",
                          "detail": "没有任何人的待办任务，也没有等待中的定时器", "process_id": r.process_id,
                          "process_version": r.process_version, "urgency": r.urgency, "township": r.initiator_org})
+        rows += waits.long_waits(idle_before, case_where, limit)
         errored = (select(Case.id, Case.title, Case.error_element, Case.updated_at, Case.error_message,
                           Case.process_id, Case.process_version, Case.urgency, Case.initiator_org)
                    .where(Case.status == "errored", *case_where))

@@ -15,6 +15,8 @@
    with the default storage (a directory under instance/) and the shared one (the database, in
    chunks). `python -m bench evidence` runs this part alone.
 7. Search at 100,000 calls on SQLite and, with BENCH_PG_URL, PostgreSQL (bench/search.py).
+8. First visits of 督办, 考核报表 and the process diff in Chromium, empty browser cache, on loopback and on an
+   emulated 4G network (bench/first_visit.py; `python -m bench first_visit` runs this part alone).
 Never part of `make test`; nothing here asserts a time.
 """
 import http.client
@@ -429,6 +431,10 @@ def print_rows(rows):
 
 
 def main():
+    if sys.argv[1:] == ["first_visit"]:
+        from bench.first_visit import main as first_visits
+        first_visits()
+        return
     if sys.argv[1:] == ["evidence"]:
         tmp = tempfile.mkdtemp(prefix="huying-bench-")
         print(f"\nHuying bench, evidence — {datetime.now().isoformat(timespec='minutes')}, {os.cpu_count()} cores\n")
@@ -503,6 +509,11 @@ def main():
     print(f"\nsearch, GET /cases?q= over {N_OPEN:,} calls with Chinese text (bench/search.py)"
           + ("" if os.environ.get("BENCH_PG_URL") else "; PostgreSQL skipped (BENCH_PG_URL unset)"))
     print_rows(search_rows())
+    from bench.first_visit import CHROMIUM, main as first_visits
+    if os.path.exists(CHROMIUM):
+        first_visits()
+    else:
+        print(f"\nfirst visits skipped: {CHROMIUM} not found")
 
 
 if __name__ == "__main__":

@@ -156,7 +156,11 @@ class ApiUser:
     def task(self, case_id, name=None):
         """The single ready task of this user for the case (optionally by name)."""
         tasks = [t for t in self.inbox(case_id) if name is None or t["name"] == name]
-        assert len(tasks) == 1, f"{self.username}: expected one task {name or ''} in case {case_id}, got {tasks}"
+        if len(tasks) != 1:    # say what the case is doing, so that a failure says why
+            case = self.get(f"/cases/{case_id}").json or {}
+            why = {k: case.get(k) for k in ("status", "error", "current_tasks")}
+            raise AssertionError(f"{self.username}: expected one task {name or ''} in case {case_id}, got {tasks}; "
+                                 f"the case: {why}")
         return tasks[0]
 
     def complete(self, task, data=None, expect=200):

@@ -132,3 +132,10 @@ def wait_for(predicate, seconds=20, step=0.2):
             return value
         time.sleep(step)
     return predicate()
+
+
+def links_asset(html, filename):
+    """Whether a page links the static file `filename` by its fingerprinted URL (app/assets.py)."""
+    import re
+    stem, ext = filename.rsplit(".", 1)
+    return re.search(rf'"/static/{re.escape(stem)}\.[0-9a-f]{{12}}\.{re.escape(ext)}"', html) is not None

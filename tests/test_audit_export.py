@@ -3,14 +3,22 @@ case and time; nobody else may."""
 import csv
 import io
 import json
+import re
 
 import pytest
 from openpyxl import load_workbook
 
-from app.audit_export import COLUMNS, XLSX_TITLES
+from app.audit_export import COLUMNS, TITLES
 from helpers import closed_call, raise_call, web_login
 
 STEPS = ["受理", "研判派单", "签收", "签收", "办理反馈", "办理反馈", "审核办结", "评价", "一呼一评"]
+
+
+def today_file(fmt):
+    """audit-<the county's date today>.<fmt>"""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    return f"audit-{datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m-%d}.{fmt}"
 
 
 def xlsx_rows(body):
@@ -18,44 +26,57 @@ def xlsx_rows(body):
     return [list(r) for r in ws.iter_rows(values_only=True)]
 
 
-def test_xlsx_export_of_one_case_holds_every_step_with_chinese_headers(users):
+def test_xlsx_export_of_one_case_holds_every_step_in_chinese(users):
     case_id = closed_call(users)
     raise_call(users, township="town_b", title="另一件呼叫")             # not in the export
     r = users["supervisor"].get(f"/audit/export?format=xlsx&case_id={case_id}")
     assert r.status_code == 200
     assert r.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert r.headers["Content-Disposition"] == "attachment; filename=audit.xlsx"
+    assert r.headers["Content-Disposition"] == f"attachment; filename={today_file('xlsx')}"
     assert int(r.headers["Content-Length"]) == len(r.data)
 
     header, *rows = xlsx_rows(r.data)
-    assert header == [XLSX_TITLES[c] for c in COLUMNS] and header[:4] == ["编号", "时间", "操作人", "事件"]
+    assert header == [TITLES[c] for c in COLUMNS] and header[:4] == ["编号", "时间", "操作人", "操作"]
     events = users["supervisor"].get(f"/cases/{case_id}/audit").json
     assert [row[0] for row in rows] == [e["id"] for e in events]
     assert int(r.headers["X-Total-Count"]) == len(rows)
     assert {row[4] for row in rows} == {case_id}
     cells = [dict(zip(COLUMNS, row)) for row in rows]
-    completed = [c for c in cells if c["action"] == "task_completed"]
+    completed = [c for c in cells if c["action"] == "办理"]
     assert [c["task"] for c in completed] == STEPS
     evaluation = next(c for c in completed if c["task"] == "评价")
-    assert evaluation["actor"] == "town_a"
-    assert json.loads(evaluation["after"]) == {"satisfied": True, "rating": 5, "comment": "摊点已清理，市场秩序良好"}
-    assert ", " not in evaluation["after"]           # compact JSON
-    assert [c["action"] for c in cells][-1] == "case_closed"
+    assert evaluation["actor"] == "张志刚" and evaluation["org"] == "岱庙街道"     # town_a, by name
+    assert set(evaluation["after"].split("；")) == {"是否满意：是", "评分（1–5）：5", "评价意见：摊点已清理，市场秩序良好"}
+    started = cells[0]
+    assert started["action"] == "发起" and "紧急程度：一般" in started["after"] and "对应清单事项：ZF-01" in started["after"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", started["at"])           # county time
+    assert [c["action"] for c in cells][-1] == "办结"
     assert all(c["hash"] and c["seq"] for c in cells)
 
 
-def test_csv_and_jsonl_keep_their_columns(users):
-    case_id = closed_call(users)
+def test_the_csv_is_in_chinese_and_the_json_lines_keep_the_codes(users):
+    case_id = closed_call(users, urgency="urgent")
     events = users["admin"].get(f"/cases/{case_id}/audit").json
 
     r = users["admin"].get(f"/audit/export?format=csv&case_id={case_id}")
     text = r.get_data(as_text=True)
-    assert r.mimetype == "text/csv" and text.startswith("\ufeff" + ",".join(COLUMNS) + "\r\n")
+    assert r.mimetype == "text/csv" and text.startswith("\ufeff编号,时间,操作人,操作,案件编号,环节,任务编号,单位,IP 地址,"
+                                                        "变更前,变更后,说明,链序号,哈希\r\n")
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(text[1:])))
-    assert [int(row["id"]) for row in rows] == [e["id"] for e in events]
-    assert json.loads(rows[0]["after"]) == events[0]["after"] and rows[0]["action"] == "case_started"
+    assert [int(row["编号"]) for row in rows] == [e["id"] for e in events]
+    assert rows[0]["操作"] == "发起" and rows[0]["操作人"] == "张志刚" and "紧急程度：紧急" in rows[0]["变更后"]
+    assert {row["操作"] for row in rows} >= {"发起", "待办生成", "办理", "办结"}
+    ready = next(row for row in rows if row["操作"] == "待办生成")
+    assert ready["变更后"] == "角色：响应中心" and ready["单位"] == ""          # {"role": "center", "org": null}
+    dispatched = next(row for row in rows if row["环节"] == "研判派单" and row["操作"] == "办理")
+    assert "综合行政执法局" in dispatched["变更后"] and "D01" not in dispatched["变更后"]
+    closed = rows[-1]
+    assert closed["操作"] == "办结" and closed["变更前"] == "状态：办理中" and closed["变更后"] == "状态：已办结"
     assert r.headers["X-Total-Count"] == str(len(events))
+    # no code left but the list item's: the departments' typed replies (办理反馈, "dept_zf 已联合执法…") aside
+    texts = [row[k] for row in rows for k in ("操作人", "操作", "单位", "变更前", "变更后") if row["环节"] != "办理反馈"]
+    assert {w for t in texts for w in re.findall(r"[A-Za-z_]+", re.sub(r"[A-Z]{2}-\d\d", "", t))} == set()
 
     r = users["admin"].get(f"/audit/export?format=jsonl&case_id={case_id}")
     lines = [json.loads(line) for line in r.get_data(as_text=True).splitlines()]
@@ -76,7 +97,7 @@ def test_time_filters_apply_to_every_format(users):
     for fmt in ("csv", "jsonl", "xlsx"):
         r = users["supervisor"].get(f"/audit/export?format={fmt}&from=2999-01-01T00:00:00%2B08:00")
         assert r.status_code == 200 and r.headers["X-Total-Count"] == "0"
-    assert xlsx_rows(r.data) == [[XLSX_TITLES[c] for c in COLUMNS]]
+    assert xlsx_rows(r.data) == [[TITLES[c] for c in COLUMNS]]
 
 
 def test_the_auditors_page_exports_with_dates_of_the_county(app, users):
@@ -134,8 +155,8 @@ def test_a_csv_cell_that_excel_would_run_as_a_formula_is_defused(users, client):
                        ).status_code == 401
     r = users["supervisor"].get("/audit/export?format=csv")
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True)[1:])))
-    failed = [row for row in rows if row["action"] == "login_failed"]
-    assert [row["actor"] for row in failed] == ["'=HYPERLINK(\"http://x\")"]
+    failed = [row for row in rows if row["操作"] == "登录失败"]
+    assert [row["操作人"] for row in failed] == ["'=HYPERLINK(\"http://x\")"]
     exact = users["supervisor"].get("/audit/export?format=jsonl").get_data(as_text=True)
     assert [json.loads(line)["actor"] for line in exact.splitlines() if '"login_failed"' in line] == \
         ["=HYPERLINK(\"http://x\")"]                       # JSON Lines keep the value exactly
@@ -155,3 +176,14 @@ def test_the_clients_address_behind_a_trusted_proxy(app, users):
     lines = users["supervisor"].get("/audit/export?format=jsonl").get_data(as_text=True).splitlines()
     logins = [json.loads(line)["ip"] for line in lines if '"action": "login"' in line and '"town_a"' in line]
     assert logins[-2:] == ["192.168.0.2", "10.8.8.8"]
+
+
+def test_the_export_is_named_by_the_county_date_not_by_utc(app, users):
+    from datetime import datetime, timezone
+    from app.audit_export import filename
+    with app.app_context():
+        # 00:30 on 2 December in Shanghai is still 1 December in UTC
+        assert filename("csv", datetime(2026, 12, 1, 16, 30, tzinfo=timezone.utc)) == "audit-2026-12-02.csv"
+        assert filename("jsonl", datetime(2026, 12, 1, 15, 59, tzinfo=timezone.utc)) == "audit-2026-12-01.jsonl"
+    r = users["supervisor"].get("/audit/export?format=csv")
+    assert r.headers["Content-Disposition"] == f"attachment; filename={today_file('csv')}"

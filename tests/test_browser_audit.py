@@ -17,7 +17,7 @@ from browser_support import base_url, browser, login, require_browser, screensho
 sync_api = require_browser()
 expect = sync_api.expect
 
-from app.audit_export import COLUMNS  # noqa: E402
+from app.audit_export import COLUMNS, TITLES  # noqa: E402
 from helpers import closed_call  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"])]
@@ -52,7 +52,7 @@ def test_supervisor_exports_a_cases_trail_with_progress_and_verifies_the_chain(a
     expect(status).to_contain_text(f"已导出 {n} / {n} 条")
     expect(progress).to_be_visible()
     assert progress.evaluate("p => p.value === p.max")
-    assert body.startswith("\ufeff".encode() + ",".join(COLUMNS).encode() + b"\r\n")
+    assert body.startswith("\ufeff".encode() + ",".join(TITLES[c] for c in COLUMNS).encode() + b"\r\n")
     assert body.count(b"\r\n") == n + 1 and f",{case_id},".encode() in body
 
     body = export(sup, "xlsx")

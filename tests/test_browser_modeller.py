@@ -52,7 +52,7 @@ def test_analyst_renames_a_task_and_deploys_version_2(app, users, analyst):
     shape.click()
     expect(panel.locator(".md-id .md-value")).to_have_text("accept")
     expect(panel.locator(".md-type")).to_have_text("用户任务")
-    expect(panel.get_by_label("表单（formJsonSchemaFilename）")).to_have_value("call_accept.schema.json")
+    expect(panel.get_by_label("表单", exact=True)).to_have_value("call_accept.schema.json")
     expect(panel).to_contain_text("响应中心")
     name = panel.get_by_label("名称", exact=True)
     expect(name).to_have_value("受理")
@@ -175,11 +175,11 @@ def test_every_kind_of_panel_edit_is_saved(app, analyst):
     expect(condition).to_have_value("accepted")
     condition.fill("accepted and not more_info_requested")
     panel = select(modeler, "end_rejected", "结束事件")
-    status = panel.get_by_label("案件结果（caseStatus）")
+    status = panel.get_by_label("案件结果", exact=True)
     expect(status).to_have_value("rejected")
     status.select_option("refused")
     panel = select(modeler, "supplement", "用户任务")
-    org = panel.get_by_label("承办单位（orgUnit）")
+    org = panel.get_by_label("承办单位", exact=True)
     expect(org).to_have_value("initiator_org")
     org.fill("")
     panel = select(modeler, "accept", "用户任务")
@@ -192,7 +192,7 @@ def test_every_kind_of_panel_edit_is_saved(app, analyst):
     timer = panel.get_by_label("定时表达式")
     expect(timer).to_have_value('warn_date("sign", urgency, list_item)')
     timer.fill('warn_date("handle", urgency, list_item)')
-    panel.get_by_label("督办动作（escalation）").select_option("problem")
+    panel.get_by_label("督办动作", exact=True).select_option("problem")
     pool = modeler.locator('.djs-element[data-element-id="participant_call_response"]').bounding_box()
     page.mouse.click(pool["x"] - 8, pool["y"] + 200)                  # the empty canvas left of the pool
     expect(panel.locator(".md-hint")).to_be_visible()
@@ -204,7 +204,10 @@ def test_every_kind_of_panel_edit_is_saved(app, analyst):
         v1, v2 = processes.version("call_response", 1), processes.version("call_response", 2)
         changed = {c["element_id"]: c["fields"] for c in processes.diff_versions(v1, v2)["changed"]}
         script_before = re.search(r"<bpmn:script>(.*?)</bpmn:script>", v1.bpmn, re.S).group(1).strip()
+        instructions_before = re.search(r'id="accept".*?<spiffworkflow:instructionsForEndUser>(.*?)<', v1.bpmn,
+                                        re.S).group(1)
     assert changed == {
+        "accept": {"instructionsForEndUser": {"old": instructions_before, "new": "核实呼叫事项后受理。"}},
         "flow_accepted": {"conditionExpression": {"old": "accepted", "new": "accepted and not more_info_requested"}},
         "end_rejected": {"caseStatus": {"old": "rejected", "new": "refused"}},
         "supplement": {"orgUnit": {"old": "initiator_org", "new": None}},
@@ -224,10 +227,10 @@ def test_every_kind_of_panel_edit_is_saved(app, analyst):
     expect(panel.locator(".md-type")).to_have_text("结束事件")
     new_id = panel.locator(".md-id .md-value").inner_text()
     panel.get_by_label("名称", exact=True).fill("撤回")
-    panel.get_by_label("案件结果（caseStatus）").select_option("refused")
+    panel.get_by_label("案件结果", exact=True).select_option("refused")
     expect(modeler.locator(".md-status")).to_have_text("有未部署的修改")
     with page.expect_download() as download:
-        modeler.get_by_role("button", name="下载 .bpmn").click()
+        modeler.get_by_role("button", name="下载 BPMN 文件").click()
     assert download.value.suggested_filename == "call_response.bpmn"
     xml = Path(download.value.path()).read_text(encoding="utf-8")
     found = re.search(rf'<bpmn:endEvent id="{new_id}" name="撤回">(.*?)</bpmn:endEvent>', xml, re.S)

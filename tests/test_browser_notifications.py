@@ -69,6 +69,7 @@ def test_the_admin_sees_the_outbox_and_sets_a_units_robot(app, users, login):
     app.config["SMTP_HOST"] = "127.0.0.1"        # e-mail queued (no worker runs here: they wait)
     calls(users)
     page = login("admin")
+    page.get_by_role("link", name="管理", exact=True).click()
     page.get_by_role("link", name="通知管理").click()
     expect(page.locator("#outbox tbody tr").first).to_be_visible()
     page.locator("#f-org").select_option("D01")

@@ -1,9 +1,10 @@
 """The pages a township, a department, the centre and the supervisor use, on a phone (390x844, touch)
 and on a desktop (1366x768): a call walked through the roles in a real browser, and on every page
-visited what a user would feel — nothing wider than the screen, a header of at most two lines with
-no word broken over lines, no table column squeezed below four characters with its words broken (or
-the table shown as cards), the current step of the diagram in view, and on the phone tap targets of
-at least 40 px.
+visited what a user would feel (browser_support.PAGE_PROBLEMS) — nothing wider than the screen, a
+header of at most two lines with no word broken over lines, no table column squeezed below four
+characters with its words broken (or the table shown as cards), no text broken character by
+character, the current step of the diagram in view, and on the phone tap targets of at least 40 px.
+test_browser_every_page.py looks so at every page each kind of user reaches, and at their language.
 
 Set HUYING_SCREENSHOTS=<folder> to also write phone-*.png and desktop-*.png of the inbox, the call
 form (new-case), the task form, the case page, the case list and the supervision board there, and
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from browser_support import base_url, browser, login, require_browser, screenshot  # noqa: F401 - fixtures
+from browser_support import PAGE_PROBLEMS, base_url, browser, login, require_browser, screenshot  # noqa: F401 - fixtures
 
 sync_api = require_browser()
 expect = sync_api.expect
@@ -31,78 +32,12 @@ DEVICES = {
 }
 TITLE = CALL["title"]
 
-# What a user would feel, measured in the page: a list of the problems found (empty when all is well).
-LAYOUT_PROBLEMS = """({ width, touch }) => {
-  const problems = [];
-  const shown = (el) => {
-    const r = el.getBoundingClientRect();
-    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
-  };
-  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-    + (el.classList.length ? '.' + [...el.classList].join('.') : '')
-    + ' "' + (el.innerText || el.value || '').trim().slice(0, 20) + '"';
-
-  const page = document.documentElement.scrollWidth;
-  if (page > width || page > innerWidth) {
-    const wide = [...document.body.querySelectorAll('*')]
-      .filter((el) => shown(el) && el.getBoundingClientRect().right > width + 1 && !el.parentElement.closest('.scroll-x, .diagram'))
-      .slice(-3).map(name);
-    problems.push(`the page is ${page} px wide on a ${width} px screen: ${wide.join(', ')}`);
-  }
-
-  const texts = function* (root) {   // each text of root with the boxes of its lines
-    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      if (!node.textContent.trim()) continue;
-      const range = document.createRange();
-      range.selectNodeContents(node);
-      const rects = [...range.getClientRects()].filter((r) => r.width > 0);
-      yield [node.textContent.trim(), rects, new Set(rects.map((r) => Math.round(r.top))).size];
-    }
-  };
-
-  const header = document.querySelector('header.top') || document.createElement('header');
-  const centres = [];
-  for (const [text, rects, lines] of texts(header)) {
-    if (lines > 1) problems.push(`header text "${text}" is broken over ${lines} lines`);
-    rects.forEach((r) => centres.push((r.top + r.bottom) / 2));
-  }
-  centres.sort((a, b) => a - b);
-  const lines = centres.filter((c, i) => i === 0 || c - centres[i - 1] > 12).length;
-  const height = header.getBoundingClientRect().height;
-  if (lines > 2 || height > 120) problems.push(`the header takes ${lines} lines, ${Math.round(height)} px`);
-
-  for (const table of document.querySelectorAll('main table')) {
-    if (!shown(table)) continue;
-    const cell = table.querySelector('td');
-    if (!cell || getComputedStyle(cell).display !== 'table-cell') continue;   // shown as cards
-    // a column narrower than four characters whose words are broken over lines ("清/单")
-    const squeezed = [...table.querySelectorAll('th, td')].find((c) => shown(c)
-      && c.getBoundingClientRect().width < 4 * parseFloat(getComputedStyle(c).fontSize)
-      && [...texts(c)].some(([, , lines]) => lines > 1));
-    if (squeezed) problems.push(`a column of ${name(table)} is squeezed to ${Math.round(squeezed.getBoundingClientRect().width)} px: ${name(squeezed)}`);
-  }
-
-  if (touch) {
-    const targets = new Set();
-    document.querySelectorAll('input[type=radio], input[type=checkbox]').forEach((i) => targets.add(i.closest('label') || i));
-    document.querySelectorAll('button, a.button, select, input[type=text], input[type=number], textarea, #site-nav a')
-      .forEach((el) => targets.add(el));
-    for (const el of targets) {
-      if (!shown(el)) continue;
-      const r = el.getBoundingClientRect();
-      if (r.height < 40 || r.width < 40) problems.push(`${name(el)} is a ${Math.round(r.width)}x${Math.round(r.height)} px target`);
-    }
-  }
-  return problems;
-}"""
-
 
 def looks_right(page, device, shot=None):
     """The page as a user on `device` would judge it; writes the screenshot `<device>-<shot>.png`."""
     settings = DEVICES[device]
     page.wait_for_load_state("load")          # the page's style sheets applied, not only its DOM parsed
-    problems = page.evaluate(LAYOUT_PROBLEMS, {"width": settings["viewport"]["width"], "touch": device == "phone"})
+    problems = page.evaluate(PAGE_PROBLEMS, {"width": settings["viewport"]["width"], "touch": device == "phone"})
     assert not problems, f"{page.url} on the {device}:\n" + "\n".join(problems)
     assert page.errors == []
     if shot:
@@ -192,7 +127,7 @@ def test_a_call_through_the_roles_fits_the_screen(app, users, login, device):
     dept = login("dept_zf", **dev)
     open_task(dept, "签收")
     looks_right(dept, device)
-    tap(dept, device, dept.get_by_role("button", name="提交办理"))
+    tap(dept, device, dept.get_by_role("button", name="签收", exact=True))
     expect(dept.get_by_role("status")).to_have_text("已办理：签收")
     time.sleep(1.2)
     with app.app_context():

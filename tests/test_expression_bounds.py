@@ -2,10 +2,12 @@
 the sizes of numbers, texts and lists are checked ahead of each operation, nesting is bounded, and
 the evaluations of one engine step share one budget. Asserted on refusals, sizes and step counts,
 never on time."""
+import time
 import tracemalloc
 
 import pytest
 
+from app.engine import expressions
 from app.engine.expressions import BudgetExceeded, ExpressionError, evaluate, execute, step_budget
 
 LONG = "甲" * 99_000
@@ -138,3 +140,32 @@ def test_one_evaluation_counts_the_bytes_it_builds():
     assert len(data["v29"]) == 10
     with pytest.raises(ExpressionError, match="内存"):                            # 30 names of 990 kB
         execute("".join(f"v{i} = [s] * 10\n" for i in range(30)), dict(DATA))
+
+
+def test_a_busy_machine_does_not_fail_an_evaluation(monkeypatch):
+    """The budgets count the CPU time of the evaluating thread: time the thread spends waiting (for
+    the CPU on a loaded machine, here in an application function that sleeps) is not work the
+    expression did. With a wall clock this failed ordinary steps under load: a CI run errored a
+    dispatch because the machine was busy."""
+    expressions.register_functions({"wait_a_while": lambda: time.sleep(expressions.MAX_SECONDS * 2) or 1})
+    try:
+        with step_budget(seconds=expressions.MAX_SECONDS):
+            assert evaluate("wait_a_while() + 1", {}) == 2
+            assert evaluate("1 + 1", {}) == 2
+    finally:
+        expressions.SAFE_FUNCTIONS.pop("wait_a_while")
+        expressions.compile_expression.cache_clear()
+
+
+def test_an_evaluation_that_burns_cpu_still_stops(monkeypatch):
+    """The same budgets still stop work done: a clock that runs a second per reading (CPU time
+    spent) ends the evaluation, with the step budget's message inside a step."""
+    readings = iter(range(0, 10 ** 6))
+    monkeypatch.setattr(expressions, "_clock", lambda: float(next(readings)))
+    with pytest.raises(ExpressionError, match="表达式计算超时"):
+        evaluate("[x for x in [1, 2, 3, 4, 5]]", {})
+    monkeypatch.setattr(expressions, "MAX_SECONDS", 10 ** 9)      # each evaluation's own limit out of the way
+    with step_budget(seconds=3):
+        with pytest.raises(BudgetExceeded, match="本步流程计算超出限制"):
+            for _ in range(5):
+                evaluate("1", {})

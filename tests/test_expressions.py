@@ -69,3 +69,58 @@ def test_nested_comprehensions_hit_the_step_budget():
 def test_missing_variable_names_the_variable():
     with pytest.raises(ExpressionError, match="未定义的变量：nope"):
         evaluate("nope == 1", {})
+
+
+# What Python itself would have said: none of it may reach an analyst or a supervisor.
+PYTHON_WORDS = ("invalid", "syntax", "unsupported", "operand", "object", "literal", "Error", "expected", "never",
+                "unmatched", "instances", "division", "base 10", "not supported", "argument", "type(s)")
+
+
+@pytest.mark.parametrize("source, says", [
+    ("accepted = True", "请把“=”改成“==”"),
+    ("urgency == 'urgent' and (accepted", "没有配对的右括号：请在末尾补上“)”"),
+    ("accepted)", "多了一个“)”"),
+    ("[lead_department)", "请改成“]”"),
+    ("status == '已办结", "引号没有闭合"),
+    ("accepted ， satisfied", "用了中文或全角符号“，”"),
+    ("status == “已办结”", "用了中文或全角符号““”"),
+    ("[1 2]", "少了逗号"),
+    ("accepted and or satisfied", "第 1 行第 14 个字符“or satisfied”处"),
+    ("accepted and", "表达式不完整"),
+    ("'急' if urgent", "应写成 值1 if 条件 else 值2"),
+    ("07 + 1", "数字不能以 0 开头"),
+    ("lambda: 1", "不支持这种写法：匿名函数（lambda）"),
+])
+def test_a_wrong_expression_is_explained_in_chinese_with_what_to_change(source, says):
+    with pytest.raises(ExpressionError) as refused:
+        evaluate(source, {"accepted": True})
+    message = str(refused.value)
+    assert says in message, message
+    assert not [w for w in PYTHON_WORDS if w in message], message
+
+
+def test_a_wrong_script_says_which_line_and_what_to_change():
+    with pytest.raises(ExpressionError, match=r"第 2 行.*if、else 之后的语句要比它多缩进 4 个空格"):
+        execute("if rework_count > 1:\nescalate = True\n", {"rework_count": 2})
+    with pytest.raises(ExpressionError, match="不支持这种写法：for 循环（请改用推导式"):
+        execute("for d in departments:\n    n = 1\n", {"departments": []})
+
+
+@pytest.mark.parametrize("source, data, says", [
+    ("rework_count + title", {"rework_count": 1, "title": "占道"}, "整数和文本不能做加（+）运算：请先用 int()、float() 或 str() 转成同一类型"),
+    ("title + rework_count", {"rework_count": 1, "title": "占道"}, "文本只能和文本相连，这里是整数：请用 str() 转成文本"),
+    ("done / total", {"done": 1, "total": 0}, "除数为零：请先判断除数不为 0"),
+    ("rework_count < limit", {"rework_count": 1, "limit": "2"}, "整数和文本不能比较小于（<）"),
+    ("result['score']", {"result": {}}, "没有键 'score'：请先用 in 判断"),
+    ("departments[3]", {"departments": ["D01"]}, "下标超出了范围"),
+    ("int(score)", {"score": "优"}, "'优' 不是整数，不能用 int() 转换"),
+    ("len(rework_count)", {"rework_count": 1}, "整数没有长度"),
+    ("rework_count.upper()", {"rework_count": 1}, "整数没有可用的方法 upper"),
+    ("max(scores)", {"scores": []}, "列表为空"),
+])
+def test_an_expression_that_fails_on_the_data_says_why_in_chinese(source, data, says):
+    with pytest.raises(ExpressionError) as failed:
+        evaluate(source, data)
+    message = str(failed.value)
+    assert says in message, message
+    assert not [w for w in PYTHON_WORDS if w in message], message

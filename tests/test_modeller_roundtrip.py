@@ -2,6 +2,7 @@
 
 Opens processes/*.bpmn in the real bpmn.io modeller (the shared bpmnjs tool: bpmn-js in headless
 Chromium), saves it, deploys the saved copy and drives a call through it to `closed`."""
+import fcntl
 import os
 import shutil
 import subprocess
@@ -20,13 +21,27 @@ TOOL = Path(os.environ.get("HUYING_BPMNJS_TOOL", ROOT.parent / "shared" / "tools
 
 @pytest.fixture(scope="module")
 def roundtrip_dir(tmp_path_factory):
+    """One run of the tool for the whole session, whichever pytest-xdist worker gets there first.
+
+    The tool installs its node modules on first use (`npm ci`, which empties node_modules before
+    filling it): two workers starting it at once on a fresh machine read each other's half-written
+    files (CI saw `SyntaxError: Invalid or unexpected token` in playwright-core). So the run is
+    serialised by a lock beside the workers' shared temporary root, and its output reused."""
     if not TOOL.exists() or not shutil.which("node") or not shutil.which("chromium"):
         pytest.skip(f"the bpmn.io check tool ({TOOL}), node and chromium are needed")
-    out = tmp_path_factory.mktemp("bpmnjs")
-    run = subprocess.run([str(TOOL), str(ROOT / "processes"), "--out", str(out)],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert "0 with warnings" in run.stdout, run.stdout[-3000:]
+    base = tmp_path_factory.getbasetemp()  # under xdist: <this run's root>/popen-gwN
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out, done = shared / "bpmnjs-roundtrip", shared / "bpmnjs-roundtrip.done"
+    with open(shared / "bpmnjs-roundtrip.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            run = subprocess.run([str(TOOL), str(ROOT / "processes"), "--out", str(out)],
+                                 capture_output=True, text=True, timeout=600)
+            assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+            assert "0 with warnings" in run.stdout, run.stdout[-3000:]
+            done.write_text(run.stdout)
     return out
 
 

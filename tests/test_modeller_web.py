@@ -10,7 +10,7 @@ import pytest
 from app import processes
 from app.extensions import db
 from app.models import Case
-from helpers import case_of, csrf_token, raise_call, web_login
+from helpers import case_of, csrf_token, links_asset, raise_call, web_login
 
 PROCESS = "call_response"
 
@@ -112,14 +112,15 @@ def test_modeller_page_carries_the_model_the_forms_and_the_deploy_url(app):
     assert attrs["bpmn-url"] == f"/processes/{PROCESS}/versions/1.bpmn"
     assert attrs["deploy-url"] == f"/processes/{PROCESS}/deploy"
     forms = json.loads(attrs["forms"])
-    assert forms == sorted(forms) and "call_accept.schema.json" in forms and "dept_rate.schema.json" in forms
+    assert forms == sorted(forms)                        # by file, each with its title for the panel
+    assert ["call_accept.schema.json", "受理"] in forms and ["dept_rate.schema.json", "一呼一评"] in forms
     options = json.loads(attrs["options"])
     assert ["center", "响应中心"] in options["roles"]
     assert {c for c, _ in options["caseStatus"]} == {"closed", "rejected", "refused"}
     assert "remind" in {c for c, _ in options["escalation"]}
     page = analyst.get(f"/processes/{PROCESS}/model").get_data(as_text=True)
     for asset in ("dist/modeler.js", "dist/diagram-js.css", "dist/bpmn-js.css", "dist/bpmn-font/css/bpmn.css"):
-        assert asset in page
+        assert links_asset(page, asset)
     assert analyst.get("/processes/no_such_process/model").status_code == 404
 
 
@@ -130,7 +131,9 @@ def test_deploying_a_changed_model_makes_version_2(app):
 
     r = deploy(analyst, xml, token)
     assert r.status_code == 201, r.get_data(as_text=True)
-    assert r.json == {"process_id": PROCESS, "version": 2, "created": True}
+    assert r.json == {"process_id": PROCESS, "version": 2, "created": True, "deploy_url": f"/processes/{PROCESS}/deploy",
+                      "model_url": f"/processes/{PROCESS}/model", "versions_url": f"/processes#p-{PROCESS}",
+                      "report": []}
     with app.app_context():
         row = processes.latest_version(PROCESS)
         assert row.version == 2 and row.deployed_by == "analyst" and 'name="受理登记"' in row.bpmn
@@ -139,7 +142,8 @@ def test_deploying_a_changed_model_makes_version_2(app):
 
     # the same content again creates nothing
     r = deploy(analyst, xml, token)
-    assert r.status_code == 200 and r.json == {"process_id": PROCESS, "version": 2, "created": False}
+    assert r.status_code == 200 and {k: r.json[k] for k in ("process_id", "version", "created")} == \
+        {"process_id": PROCESS, "version": 2, "created": False}
     # the modeller now opens version 2
     _, attrs = modeller_page(analyst)
     assert attrs["bpmn-url"] == f"/processes/{PROCESS}/versions/2.bpmn"
@@ -211,7 +215,7 @@ def test_diff_page_shows_what_was_added_removed_and_changed(app):
     assert 'data-focus="flow_logged,log_received,accept,flow_to_accept"' in old
     assert f'data-bpmn-url="/processes/{PROCESS}/versions/2.bpmn"' in new
     assert 'data-done="flow_logged,log_received"' in new and 'data-changed="accept,flow_to_accept"' in new
-    assert "dist/diagram.js" in page
+    assert links_asset(page, "dist/diagram.js")
 
     # the other way round, the new step is removed
     page = analyst.get(f"/processes/{PROCESS}/diff?from=2&to=1").get_data(as_text=True)
@@ -280,3 +284,43 @@ def test_case_whose_task_is_gone_stays(app, users):
     # no CSRF token
     r = analyst.post(f"/processes/{PROCESS}/migration?from=1&to=2", data={"case_id": str(case_id)})
     assert r.status_code == 400
+
+
+def test_the_diff_compares_instructions_documentation_lanes_and_forms(app, users):
+    """受理's instructions edited, documentation added to 研判派单, a lane renamed, a form's field
+    retitled: the diff says each of them (it used to call such versions identical)."""
+    import io
+    import zipfile
+    from pathlib import Path
+    from helpers import upload
+    root = Path(__file__).resolve().parents[1]
+    xml = (root / "processes" / "call_response.bpmn").read_text(encoding="utf-8")
+    xml = re.sub(r'(<bpmn:userTask id="accept" name="受理">\s*<bpmn:extensionElements>\s*'
+                 r'<spiffworkflow:instructionsForEndUser>)[^<]*', r"\1核实后受理。", xml)
+    xml = xml.replace('<bpmn:userTask id="dispatch" name="研判派单">',
+                      '<bpmn:userTask id="dispatch" name="研判派单"><bpmn:documentation>按清单派单</bpmn:documentation>')
+    xml = xml.replace('<bpmn:lane id="lane_center" name="响应中心">', '<bpmn:lane id="lane_center" name="center">')
+    form = json.loads((root / "forms" / "call_accept.schema.json").read_text(encoding="utf-8"))
+    name, prop = next(iter(form["properties"].items()))
+    old_title, prop["title"] = prop.get("title"), "是否受理（新）"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("call_response.bpmn", xml)
+        z.writestr("forms/call_accept.schema.json", json.dumps(form, ensure_ascii=False))
+    assert upload(users["analyst"], "bundle.zip", buf.getvalue(), "application/zip").status_code == 201
+
+    diff = users["analyst"].get(f"/processes/{PROCESS}/diff?from=1&to=2").json
+    changed = {c["element_id"]: c["fields"] for c in diff["changed"]}
+    assert changed["accept"]["instructionsForEndUser"]["new"] == "核实后受理。"
+    assert changed["accept"]["lane"] == {"old": "响应中心", "new": "center"}
+    assert changed["dispatch"]["documentation"] == {"old": None, "new": "按清单派单"}
+    assert changed["lane_center"] == {"name": {"old": "响应中心", "new": "center"}}
+    assert diff["forms"]["changed"] == [{"file": "call_accept.schema.json", "fields": {
+        f"properties.{name}.title": {"old": old_title, "new": "是否受理（新）"}}}]
+
+    page = web_login(app, "analyst").get(f"/processes/{PROCESS}/diff?from=1&to=2").get_data(as_text=True)
+    assert 'id="no-change"' not in page
+    assert re.search(r'<tr data-field="instructionsForEndUser">\s*<th scope="row">办理说明</th>.*?核实后受理。', page, re.S)
+    assert re.search(r'<tr data-field="documentation">\s*<th scope="row">说明文档</th>', page, re.S)
+    forms = re.search(r'<section class="dl-diff d-amber" id="forms-changed">.*?</section>', page, re.S).group(0)
+    assert "<th scope=\"row\">“是否受理（新）” · 标题</th>" in forms and f"<del class=\"pre\">{old_title}</del>" in forms

@@ -131,7 +131,7 @@ def everyone(app):
 def _pages(app, case_id, task_id):
     """Every GET page of the browser with its path filled in (ids of a real case and task)."""
     values = {"case_id": case_id, "task_id": task_id, "process_id": "call_response", "number": 1,
-              "code": "ZF-01", "day": "2026-10-01"}
+              "code": "ZF-01", "day": "2026-10-01", "username": "town_a", "org_code": "D01"}
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.rule.startswith(("/api/", "/static")):
             continue
@@ -179,6 +179,21 @@ def test_no_form_value_breaks_a_form(app, users, everyone):
                      {"days": value, "reason": value}):
             action = f"/tasks/{task_id}" if "returned" in data else f"/tasks/{task_id}/extension"
             r = clerk.post(action, data=dict(data, csrf_token=token))
+            assert r.status_code < 500, (action, value[:20], r.status_code)
+
+
+def test_no_form_value_breaks_an_admin_form(everyone):
+    forms = {"/admin/users/new": ("username", "name", "org", "roles", "email", "password", "confirm"),
+             "/admin/users/town_a": ("name", "org", "roles", "email"),
+             "/admin/users/town_a/password": ("password", "confirm"),
+             "/admin/units": ("code", "name", "kind"), "/admin/units/D01/rename": ("name",),
+             "/admin/settings": ("limits.sign.normal.n", "limits.sign.normal.unit", "listing_after.n", "max_reworks"),
+             "/admin/weights": ("response", "list_size", "township_weight"),
+             "/account/password": ("current", "password", "confirm")}
+    for value in ["9" * 5000, "²", "1e999", "NaN", "-1", "a\x00b", "𝟘" * 3000, "", "٣"]:
+        for action, names in forms.items():
+            token = csrf_token(everyone.get("/admin/users").get_data(as_text=True))
+            r = everyone.post(action, data={**{n: value for n in names}, "csrf_token": token})
             assert r.status_code < 500, (action, value[:20], r.status_code)
 
 

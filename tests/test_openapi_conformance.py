@@ -1,6 +1,7 @@
 """schemathesis against GET /api/v1/openapi.json, with all its checks and phases (examples, coverage,
 fuzzing, stateful), as a township (most privileged operations answer 403) and as the supervisor,
-the analyst and the admin (they run): every answer must be what the document declares, no input a 500.
+the analyst and the admin (they run), and as the integration worker (only messages and external
+tasks): every answer must be what the document declares, no input a 500.
 
 The app is served on a loopback port by a thread of this test (schemathesis' engine drives a server
 the way its CLI does), on the test's own database. Bounded and reproducible: a fixed seed,
@@ -37,6 +38,9 @@ SEMANTIC_VALIDATION = [
     ("PUT", "/api/v1/units/{org_code}/robot", "the unit must exist and the webhook be https to a platform's host "
                                               "(HUYING_ROBOT_HOSTS): no request to any other address"),
     ("PUT", "/api/v1/notifications/preferences", "`email` must be an e-mail address"),
+    ("POST", "/api/v1/messages", "a message reaches only a case or a process waiting for that name (else 404)"),
+    ("POST", "/api/v1/external-tasks/{external_task_id}/complete", "the task must exist and be locked by that worker"),
+    ("POST", "/api/v1/external-tasks/{external_task_id}/failure", "the task must exist and be locked by that worker"),
 ]
 
 
@@ -101,10 +105,10 @@ def run_schemathesis(base_url, username):
     return figures, failures
 
 
-@pytest.mark.parametrize("username", ["town_a", "supervisor", "analyst", "admin"])
+@pytest.mark.parametrize("username", ["town_a", "supervisor", "analyst", "admin", "worker"])
 def test_the_api_answers_what_its_openapi_document_declares(app, backend, served, username):
     if backend == "postgresql" and username != "admin":     # keeps the suite's time; the admin reaches every operation
-        pytest.skip("on PostgreSQL schemathesis runs as the admin only; all four run on SQLite")
+        pytest.skip("on PostgreSQL schemathesis runs as the admin only; all five run on SQLite")
     # schemathesis' own fuzzing of the token exchange fails a few hundred logins from this address; the
     # limit per address (tests/test_login_security.py) would then refuse its sign-ins as the demo user too
     app.config["LOGIN_LIMIT_PER_ADDRESS"] = "100000/minute"

@@ -82,11 +82,11 @@ def test_a_browser_form_refused_by_scope_is_recorded(app, users):
     assert users["dept_zf"].task(case_id, "签收")["assignee"] is None
 
 
-def test_the_case_page_shows_who_was_refused(app, users):
+def test_the_case_page_points_an_auditor_to_who_was_refused(app, users):
     case_id = raise_call(users)
     users["town_b"].get(f"/cases/{case_id}")
     html = web_login(app, "supervisor").get(f"/cases/{case_id}").get_data(as_text=True)
-    assert "无权访问" in html
+    assert f'href="/audit?case_id={case_id}&amp;action=permission_refused">1 次无权访问的请求</a>' in html
 
 
 def test_signing_out_is_recorded(app):

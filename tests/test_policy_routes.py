@@ -14,6 +14,7 @@ session. A route that changes the caller's own sign-in is tried on a sign-in of 
 policy, not the input's validation, decides a refusal."""
 import io
 import shutil
+from pathlib import Path
 
 import pytest
 from flask import url_for
@@ -21,16 +22,18 @@ from sqlalchemy import func, select
 
 from app import policy, processes
 from app.extensions import db
-from app.models import Attachment, AuditEvent, Case, Notification, OutboxMessage, Task, User
+from app.models import Attachment, AuditEvent, Case, ExternalTask, Notification, OutboxMessage, Task, User
 from conftest import BACKENDS, ApiUser, _fill, _make_app, _truncate_all
 from evidence_files import attach, photo
-from helpers import accept_and_dispatch, csrf_token, raise_call, web_login
+from helpers import accept_and_dispatch, csrf_token, raise_call, upload, web_login
 
 # one demo user per role (app/demo/org.json)
 DEMO_USERS = {"township": "town_a", "center": "center", "department": "dept_zf", "supervisor": "supervisor",
               "staffing_office": "staffing", "legal": "legal", "leader": "leader", "analyst": "analyst",
-              "admin": "admin"}
+              "admin": "admin", "integration": "worker", "grid_worker": "grid_a", "platform": "platform_a",
+              "stationed": "stationed_a"}
 ANONYMOUS = "anonymous"
+SMS = Path(__file__).resolve().parent / "bpmn" / "events" / "camunda7_sms_external_task.bpmn"
 FRESH_SIGN_IN = {"web.login", "web.logout", "api.logout"}
 ANSWERED_ON_THE_TASK_PAGE = {"web.task_page", "web.claim", "web.unclaim", "web.request_extension"}
 GONE_AFTER_THE_FIRST = {"api.remove_calendar_day"}     # the browser's 删除 removed the day before
@@ -60,6 +63,8 @@ SAMPLES = {
     ("web.urge_case", "POST"): {"data": {"text": "摊点仍在，请尽快处置"}},
     ("api.withdraw_case", "POST"): {"json": {"reason": "已自行解决"}},
     ("web.withdraw_case", "POST"): {"data": {"reason": "已自行解决"}},
+    ("api.redispatch_case", "POST"): {"json": {"lead_department": "D03", "co_departments": [], "reason": "改派"}},
+    ("web.redispatch_case", "POST"): {"data": {"lead_department": "D03", "reason": "改派"}},
     ("supervision.decide", "POST"): {"data": {"decision": "refuse"}},
     ("api.raise_flag", "POST"): {"json": FLAG},
     ("supervision.flag_page", "POST"): {"data": FLAG},
@@ -87,6 +92,15 @@ SAMPLES = {
     ("notifications.preferences", "POST"): {"data": {"email": "", "task_ready.app": "on"}},
     ("api.put_unit_robot", "PUT"): {"json": ROBOT},
     ("notifications.admin", "POST"): {"data": dict(ROBOT, org="D01", kinds="task_ready", enabled="on")},
+    ("admin.units", "POST"): {"data": {"kind": "township", "name": "山口镇", "code": "T09"}},
+    ("admin.rename_unit", "POST"): {"data": {"name": "综合行政执法局"}},
+    ("account.password", "POST"): {"data": {"current": "wrong", "password": "Taishan#2027", "confirm": "Taishan#2027"}},
+    # a message anyone may send, refused for its data (nothing it names could be delivered otherwise)
+    ("api.send_message", "POST"): {"json": {"name": "policy_test", "data": {"initiator": "admin"}}},
+    ("api.fetch_and_lock", "POST"): {"json": {"worker_id": "policy-test",
+                                              "topics": [{"name": "none", "lock_seconds": 1}]}},
+    ("api.complete_external_task", "POST"): {"json": {"worker_id": "policy-test", "variables": {}}},   # not locked: 409
+    ("api.fail_external_task", "POST"): {"json": {"worker_id": "policy-test", "message": "网关超时", "retries": 1}},
 }
 
 
@@ -128,6 +142,8 @@ def world(request, tmp_path_factory):
     users["town_b"].complete(users["town_b"].task(sinking), {"consent": True})
     attachment = attach(users["town_a"], own_call, "现场.jpg", photo())["id"]
     assert users["admin"].put("/calendar/2030-01-01", json={"kind": "holiday", "name": "测试假日"}).status_code == 200
+    assert upload(users["analyst"], SMS.name, SMS.read_bytes()).status_code == 201
+    sms_case = users["center"].post("/cases", json={"process_id": "sms_notice", "data": {}}).json["id"]
     with app.app_context():
         for process_id, old, new in (("call_response", 'name="受理"', 'name="受理登记"'),
                                      ("duty_sinking", 'name="编办审核"', 'name="编办审查"')):
@@ -149,6 +165,7 @@ def world(request, tmp_path_factory):
         "notification_id": [_first(app, Notification, Notification.user_id == _user_id(app, "dept_zf"))],
         "org_code": ["D01"],
         "message_id": [_first(app, OutboxMessage, OutboxMessage.channel == "robot")],
+        "external_task_id": [_first(app, ExternalTask, ExternalTask.case_id == sms_case)],
     }
     yield world
     with app.app_context():

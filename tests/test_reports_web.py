@@ -14,7 +14,7 @@ from app import reports
 from app.errors import Forbidden
 from app.extensions import db
 from app.models import User
-from helpers import assessment_calls, web_login
+from helpers import assessment_calls, links_asset, web_login
 
 PERIOD_MESSAGE = "统计期应为年份（如 2026）或年月（如 2026-11）"
 
@@ -45,6 +45,12 @@ def this_month(app):
         return reports.current_period()
 
 
+def opening_month(app):
+    """The month the page opens on (last month during a month's first days)."""
+    with app.app_context():
+        return reports.default_period()
+
+
 @pytest.mark.parametrize("username", ["supervisor", "leader", "center", "admin"])
 def test_report_roles_open_the_reports_page_from_the_nav(app, username):
     client = web_login(app, username)
@@ -53,16 +59,57 @@ def test_report_roles_open_the_reports_page_from_the_nav(app, username):
     r = client.get("/reports")
     assert r.status_code == 200
     page = r.get_data(as_text=True)
-    assert f"{this_month(app)[:4]}年{int(this_month(app)[5:])}月 · 按呼叫发起时间归期" in page
+    assert f"{opening_month(app)[:4]}年{int(opening_month(app)[5:])}月 · 按呼叫发起时间归期" in page
     assert figure(page, "response_rate") == "—"          # nothing raised yet: nothing to measure
 
 
-@pytest.mark.parametrize("username", ["town_a", "dept_zf"])
-def test_townships_and_departments_may_not_open_the_reports(app, username):
+@pytest.mark.parametrize("username", ["legal", "staffing", "analyst"])
+def test_units_outside_the_assessment_may_not_open_the_reports(app, username):
     client = web_login(app, username)
     assert "考核报表" not in client.get("/").get_data(as_text=True)
     assert client.get("/reports").status_code == 403
     assert client.get("/reports/export.xlsx").status_code == 403
+
+
+def test_a_department_sees_its_own_score_and_rank_and_only_the_ranks_of_the_others(app, users):
+    assessment_calls(users)
+    period = this_month(app)
+    page = web_login(app, "dept_zr").get(f"/reports?period={period}").get_data(as_text=True)
+    assert "考核报表" in page
+    # D02 is third of the ranked departments, on the black list, with 33.3 points
+    assert re.search(r'排名第 <strong id="own-rank-n">3</strong> 名', page)
+    d02 = re.search(r'<tr data-org="D02" class="l-black">(.*?)</tr>', page, re.S).group(1)
+    assert "33.3" in d02 and "自然资源和规划局" in d02
+    assert "综合行政执法局" not in page and "生态环境分局" not in page and "95.6" not in page
+    assert 'id="townships"' not in page and "岱庙街道" not in page
+    others = re.findall(r'<tr data-org=""[^>]*>(.*?)</tr>', page, re.S)
+    assert others and all("其他部门" in r and "%" not in r for r in others)
+    assert re.search(r'<td class="num c-rank">1</td>\s*<td class="rp-name">其他部门</td>', others[0])
+    # its own three rates: D02's one call, evaluated unsatisfied
+    assert figure(page, "satisfaction_rate") == "0.0%"
+    chart = json.loads(section(page, "report-data"))
+    assert chart["departments"] == [{"name": "自然资源和规划局", "score": 33.3, "list": "black"}]
+    assert chart["townships"] == []
+
+    api = users["dept_zr"].get(f"/reports?period={period}").json
+    assert api["own"] == {"rows": "departments", "org": "D02", "rank": 3, "ranked": 3}
+    assert [r["name"] for r in api["departments"] if r["org"]] == ["自然资源和规划局"]
+    assert api["townships"] == []
+
+
+def test_a_township_sees_its_own_score_and_rank_and_the_supervisor_sees_everyone(app, users):
+    assessment_calls(users)
+    period = this_month(app)
+    api = users["town_b"].get(f"/reports?period={period}").json
+    assert api["own"]["rows"] == "townships" and api["own"]["org"] == "T02" and api["own"]["rank"] == 3
+    assert api["departments"] == []
+    assert {r["name"] for r in api["townships"]} <= {"泰前街道", "其他乡镇"}
+    assert sum(1 for r in api["townships"] if r["name"] == "泰前街道") == 1
+    page = web_login(app, "town_b").get(f"/reports?period={period}").get_data(as_text=True)
+    assert "岱庙街道" not in page and "财源街道" not in page and 'id="own-rank"' in page
+    full = users["supervisor"].get(f"/reports?period={period}").json
+    assert "own" not in full and len([r for r in full["departments"] if r["org"]]) == len(full["departments"])
+    assert {"岱庙街道", "泰前街道", "财源街道"} <= {r["name"] for r in full["townships"]}
 
 
 @pytest.mark.parametrize("period", ["2026-13", "26-11", "abcd", "２０２６", "2026-+1", "2026-11-01", "x" * 300])
@@ -111,7 +158,7 @@ def test_three_rates_and_ranking_for_calls_driven_through_the_api(app, users):
     assert chart["departments"][0] == {"name": "综合行政执法局", "score": 95.6, "list": "red"}
     assert [t["name"] for t in chart["townships"]] == ["岱庙街道", "财源街道", "泰前街道"]
     assert chart["trend"][-1]["label"].endswith(f"{int(period[5:])}月") and chart["trend"][-1]["calls"] == 6
-    assert 'src="/static/dist/reports.js"' in page
+    assert links_asset(page, "dist/reports.js")
 
 
 def test_a_month_shows_the_twelve_months_up_to_it_and_a_year_its_months(app, users):
@@ -177,6 +224,25 @@ def test_the_trend_of_a_month_is_the_twelve_months_up_to_it(app):
         assert months == ["2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08", "2025-09",
                           "2025-10", "2025-11", "2025-12", "2026-01"]
         assert [p["month"] for p in reports.trend(leader, "2026")] == [f"2026-{m:02d}" for m in range(1, 13)]
-        town = db.session.execute(select(User).where(User.username == "town_a")).scalar_one()
+        legal = db.session.execute(select(User).where(User.username == "legal")).scalar_one()
         with pytest.raises(Forbidden):
-            reports.trend(town, "2026-01")
+            reports.trend(legal, "2026-01")
+
+
+def test_the_report_opens_on_last_month_during_a_months_first_three_days(app):
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+    shanghai = ZoneInfo("Asia/Shanghai")
+    with app.app_context():
+        assert reports.default_period(datetime(2026, 12, 1, 0, 10, tzinfo=shanghai)) == "2026-11"
+        assert reports.default_period(datetime(2026, 12, 3, 23, 59, tzinfo=shanghai)) == "2026-11"
+        assert reports.default_period(datetime(2026, 12, 4, 0, 0, tzinfo=shanghai)) == "2026-12"
+        assert reports.default_period(datetime(2027, 1, 2, 9, 0, tzinfo=shanghai)) == "2026-12"
+        # 17:00 UTC on 30 November is 1 December in the county: last month is November
+        assert reports.default_period(datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)) == "2026-11"
+        assert reports.default_period(datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc)) == "2026-11"
+        assert reports.default_period(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)) == "2026-11"
+    app.config["REPORT_LAST_MONTH_DAYS"] = 1
+    with app.app_context():
+        assert reports.default_period(datetime(2026, 12, 2, 9, 0, tzinfo=shanghai)) == "2026-12"
+        assert reports.default_period(datetime(2026, 12, 1, 9, 0, tzinfo=shanghai)) == "2026-11"

@@ -189,7 +189,7 @@ def test_logout_revokes_the_token_it_is_called_with(app, client):
     assert client.post("/api/v1/auth/logout", headers=bearer(first)).status_code == 401
     assert client.get("/api/v1/me", headers=bearer(second)).status_code == 200
     e = last_event(app, "logout")
-    assert (e.actor, e.detail) == ("dept_zf", "API 令牌")
+    assert (e.actor, e.detail) == ("dept_zf", "接口令牌")
 
 
 def test_an_admin_ends_every_session_and_token_of_a_user(app, client):

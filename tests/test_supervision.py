@@ -190,8 +190,8 @@ def test_a_deadline_missed_for_long_lists_the_case(app, users):
     def sweep_then_count():
         with app.app_context():
             cases.fire_due_timers()
-        return len(users["supervisor"].inbox(case_id)) == 2
-    assert wait_for(sweep_then_count, seconds=15)
+        return len(users["supervisor"].inbox(case_id)) >= 2
+    assert wait_for(sweep_then_count, seconds=60)   # returns as soon as both are there; the window is for a loaded CI machine
     names = sorted(t["name"] for t in users["supervisor"].inbox(case_id))
     assert names == ["挂牌督办：签收（综合行政执法局）", "督办单：签收（综合行政执法局）"]
     case = users["supervisor"].get(f"/cases/{case_id}").json

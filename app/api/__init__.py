@@ -52,15 +52,15 @@ class IsoDateConverter(BaseConverter):
 
 class ErrorResponses(BasePlugin):
     """The error statuses every operation can answer, documented on each: 401 without a valid
-    token (but on the public token exchange), 404 for an unknown path id, 400/413/415 for a body
-    that is not JSON, too big or not declared JSON, 503 while the database is unreachable."""
+    token and 403 for a role that may not (but on the public token exchange), 404 for an unknown path
+    id, 400/413/415 for a body that is not JSON, too big or not declared JSON, 503 while the database is unreachable."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
             wanted = [503]
             if operation.get("security") != []:
-                wanted.append(401)
+                wanted += [401, 403]     # 403: e.g. an integration account (role integration) outside its endpoints
             if "{" in (path or ""):
                 wanted.append(404)
             if "requestBody" in operation:
@@ -101,7 +101,7 @@ def register_api(app):
     })
     app.url_map.converters["isodate"] = IsoDateConverter
     api.register_converter(IsoDateConverter, lambda _converter: {"type": "string", "format": "date"})
-    from . import conversation, evidence, lists, notifications, processes, supervision  # noqa: F401 - their routes join the same blueprint
+    from . import conversation, duplicates, evidence, integration, lists, notifications, processes, supervision  # noqa: F401 - their routes join the same blueprint
     from .views import blp
     csrf.exempt(blp)
     api.register_blueprint(blp)

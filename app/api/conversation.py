@@ -60,3 +60,16 @@ def withdraw_case(args, case_id):
     `withdrawn`); 409 once accepted, or when the case is no longer open."""
     case = cases.withdraw_case(g.user, case_id, args["reason"])
     return case_detail(case, [], orgs.org_names())
+
+
+@blp.route("/cases/<int(max=2147483647):case_id>/redispatch", methods=["POST"])
+@blp.arguments(s.RedispatchIn)
+@blp.response(200, s.CaseDetail)
+@blp.errors(403, 409, 422)
+def redispatch_case(args, case_id):
+    """改派: the centre corrects the dispatch of a call (new lead and cooperating departments) while
+    no department has signed for it; the departments' waiting steps are replaced by new ones.
+    409 once a department signed, or before the call was dispatched; 422 when the lead is also
+    among the cooperating departments, or a unit is not a department."""
+    case = cases.redispatch(g.user, case_id, args["lead_department"], args["co_departments"], args["reason"])
+    return case_detail(case, cases.current_tasks(case.id), orgs.org_names())

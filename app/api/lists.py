@@ -10,7 +10,7 @@ from .views import blp
 
 def _version_dict(lv):
     return {"version": lv.version, "title": lv.title, "published_at": iso(lv.published_at),
-            "published_by": lv.published_by, "effective_date": lv.effective_date, "note": lv.note}
+            "published_by": lv.published_by, "effective_date": lv.effective_on, "note": lv.note}
 
 
 @blp.route("/responsibility-list/versions")

@@ -14,19 +14,30 @@ from .views import blp
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary",
-                            "description": ".bpmn, or .zip of a .bpmn and its forms"}}}}}})
+                            "description": ".bpmn, or .zip of .bpmn files with their forms and .dmn files"},
+                   "new_version": {"type": "string", "enum": ["true", "false"],
+                                   "description": "confirm that a file sharing no element with the newest "
+                                                  "version of its process id is its next version"},
+                   "roles": {"type": "string", "description": "JSON object mapping Camunda candidate groups "
+                                                              "to roles, e.g. {\"accounting\": \"department\"}"}}}}}})
 @blp.response(201, s.DeployOut)
-@blp.errors(403, 413, 422)
+@blp.errors(403, 409, 413, 422)
 def upload_process():
-    """Deploy a process (analyst): multipart `file`, a .bpmn or a .zip of a .bpmn and its forms."""
+    """Deploy processes (analyst): multipart `file`, a .bpmn or a .zip of .bpmn files (callers with
+    their callees, collaborations of several pools) with their forms and .dmn files."""
     upload = request.files.get("file")
     try:
-        row, created = processes.deploy_upload(g.user, upload.filename if upload else None,
-                                               upload.read() if upload else b"")
+        deployed, notes = processes.deploy_upload(g.user, upload.filename if upload else None,
+                                                  upload.read() if upload else b"",
+                                                  new_version=request.form.get("new_version", "").lower() == "true",
+                                                  roles=request.form.get("roles"))
     except DefinitionError as e:
         raise Invalid("流程校验未通过，未部署", e.errors) from None
+    row, created = deployed[0]
     return {"process_id": row.process_id, "version": row.version, "created": created,
-            "deployed_at": iso(row.deployed_at)}
+            "deployed_at": iso(row.deployed_at),
+            "processes": [{"process_id": r.process_id, "version": r.version, "created": c} for r, c in deployed],
+            "report": notes}
 
 
 @blp.route("/processes/<process_id>/versions")

@@ -24,7 +24,9 @@ FIELD_ERRORS = {"type": "object", "additionalProperties": {"type": "string"},
 DEPLOY_ERRORS = {"type": "array", "description": "what stops a deploy: [{element_id?, message, line?}]",
                  "items": {"type": "object", "required": ["message"], "properties": {
                      "element_id": {"type": "string", "nullable": True}, "message": {"type": "string"},
+                     "name": {"type": "string", "description": "the element's name"},
                      "line": {"type": "integer", "nullable": True},
+                     "detail": {"type": "string", "description": "the library's own words, for developers"},
                      "file": {"type": "string", "description": "the form file the problem is in"}}}}
 
 
@@ -87,7 +89,7 @@ class PageArgs(Base):
 
 class CaseQuery(PageArgs):
     process_id = fields.String(validate=[validate.Length(max=100), NO_NUL])
-    status = fields.String(validate=validate.OneOf(["open", "closed", "rejected", "refused", "errored", "withdrawn"]))
+    status = fields.String(validate=validate.OneOf(["open", "closed", "rejected", "refused", "errored", "withdrawn", "merged"]))
     stuck = fields.Boolean()
     q = fields.String(validate=[validate.Length(max=500), NO_NUL], metadata={
         "description": "words to search for: case number, title, description, replies, remarks, units, list "
@@ -122,6 +124,10 @@ class TaskDetail(Task):
     result = fields.Dict(allow_none=True)
     completed_by = fields.String(allow_none=True)
     completed_at = fields.String(allow_none=True)
+    context = fields.Dict(metadata={"description": "what the task's decision rests on, from its case's record: "
+                                                   "{sections: [{key, title, note, entries, earlier}], call}; "
+                                                   "entries are {title, text, fields, by, by_name, org, org_name, "
+                                                   "at, files, tone, part, part_label, diff, answers, pending}"})
 
 
 class Case(Base):
@@ -136,6 +142,7 @@ class Case(Base):
     created_at = fields.String()
     updated_at = fields.String()
     closed_at = fields.String(allow_none=True)
+    merged_into = fields.Integer(allow_none=True, metadata={"description": "a `merged` case: the case it was merged into"})
 
 
 class Highlight(Base):
@@ -153,6 +160,8 @@ class CaseDetail(Case):
     data = fields.Dict()
     current_tasks = fields.List(fields.Nested(Task))
     error = fields.Dict(allow_none=True)
+    waiting = fields.List(fields.Nested("Waiting"), metadata={
+        "description": "what the case waits for from outside: messages, signals, external tasks"})
 
 
 class CaseCreate(Base):
@@ -257,7 +266,7 @@ class StatsQuery(Base):
 
 
 class CountyReportQuery(Base):
-    period = fields.String(validate=PERIOD, metadata={"description": "2026 or 2026-11; the current month if absent"})
+    period = fields.String(validate=PERIOD, metadata={"description": "2026 or 2026-11; the current month if absent (the 考核报表 page opens on last month during a month's first days)"})
 
 
 class Period(Base):
@@ -296,11 +305,18 @@ class Stats(Rates):
     calls = fields.Integer()
 
 
+HIDDEN = "null in the row of another unit shown to a township or department (its rank alone)"
+
+
 class DepartmentRow(Rates):
-    org = fields.String()
+    org = fields.String(allow_none=True, metadata={"description": HIDDEN})
     name = fields.String()
-    flags = fields.Integer()
-    supervision_orders = fields.Integer()
+    orders = fields.Integer(allow_none=True, metadata={"description": "工单; " + HIDDEN})
+    urges = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
+    overdue = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
+    warnings = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
+    flags = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
+    supervision_orders = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
     platform_score = fields.Float(allow_none=True)
     score = fields.Float(allow_none=True)
     rank = fields.Integer(allow_none=True)
@@ -308,18 +324,19 @@ class DepartmentRow(Rates):
 
 
 class TownshipRow(Base):
-    org = fields.String()
+    org = fields.String(allow_none=True, metadata={"description": HIDDEN})
     name = fields.String()
-    calls = fields.Integer(metadata={"description": "calls raised, those withdrawn aside"})
-    withdrawn = fields.Integer(metadata={"description": "calls withdrawn by the township before acceptance"})
-    closed = fields.Integer()
-    rejected = fields.Integer()
+    calls = fields.Integer(allow_none=True, metadata={"description": "calls raised, those withdrawn aside; " + HIDDEN})
+    withdrawn = fields.Integer(allow_none=True, metadata={"description": "calls withdrawn by the township before "
+                                                                          "acceptance; " + HIDDEN})
+    closed = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
+    rejected = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
     invalid_call_rate = fields.Float(allow_none=True, metadata={"description": "无效呼叫率"})
-    orders = fields.Integer()
+    orders = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
     resolution_rate = fields.Float(allow_none=True)
     satisfaction_rate = fields.Float(allow_none=True)
     rating_received = fields.Float(allow_none=True, metadata={"description": "the departments' rating (一呼一评)"})
-    flags = fields.Integer()
+    flags = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
     score = fields.Float(allow_none=True)
     rank = fields.Integer(allow_none=True)
     list = fields.String(allow_none=True)
@@ -334,10 +351,19 @@ class TrendPoint(Base):
     satisfaction_rate = fields.Float(allow_none=True)
 
 
+class OwnRank(Base):
+    rows = fields.String(metadata={"description": "departments or townships: the list the unit is ranked in"})
+    org = fields.String()
+    rank = fields.Integer(allow_none=True)
+    ranked = fields.Integer(metadata={"description": "how many units of its kind are ranked"})
+
+
 class Report(Base):
     period = fields.Nested(Period)
     weights = fields.Dict()
     totals = fields.Dict()
+    own = fields.Nested(OwnRank, metadata={"description": "only for a township or department: its own rank; "
+                                                           "the other units' rows then carry their rank alone"})
     departments = fields.List(fields.Nested(DepartmentRow))
     townships = fields.List(fields.Nested(TownshipRow))
     trend = fields.List(fields.Nested(TrendPoint))
@@ -511,11 +537,26 @@ class ReviewOut(Base):
     decided_at = fields.String()
 
 
+class DeployedProcess(Base):
+    process_id = fields.String()
+    version = fields.Integer()
+    created = fields.Boolean()
+
+
+class ReportLine(Base):
+    element_id = fields.String(allow_none=True)
+    message = fields.String()
+
+
 class DeployOut(Base):
     process_id = fields.String()
     version = fields.Integer()
     created = fields.Boolean()
     deployed_at = fields.String()
+    processes = fields.List(fields.Nested(DeployedProcess),
+                            metadata={"description": "every process of the upload, the main one first"})
+    report = fields.List(fields.Nested(ReportLine), metadata={
+        "description": "what was mapped from Camunda/Zeebe extensions, read loosely or ignored, and why"})
 
 
 class VersionOut(Base):
@@ -555,7 +596,7 @@ class Revoked(Base):
 
 # --- notifications ----------------------------------------------------------------------------
 NOTIFICATION_KINDS = ["task_ready", "deadline_warning", "deadline_passed", "supervision_order", "comment", "urge",
-                      "case_closed", "case_rejected", "case_withdrawn"]   # app/notifications.py KINDS
+                      "case_closed", "case_rejected", "case_withdrawn", "dispatch_changed"]   # app/notifications.py KINDS
 
 
 class NotificationQuery(PageArgs):
@@ -743,6 +784,82 @@ class UrgeList(Base):
     total = fields.Integer()
 
 
+class RedispatchIn(Base):
+    lead_department = fields.String(required=True, validate=validate.Length(min=1, max=20),
+                                    metadata={"description": "the new lead department (org code)"})
+    co_departments = fields.List(fields.String(validate=validate.Length(min=1, max=20)), load_default=list,
+                                 validate=validate.Length(max=200),
+                                 metadata={"description": "the new cooperating departments (org codes); not the lead"})
+    reason = fields.String(required=True, validate=TEXT_2000, metadata={"description": "why the dispatch is corrected"})
+
+
 class WithdrawIn(Base):
     reason = fields.String(required=True, validate=TEXT_2000,
                            metadata={"description": "why the township withdraws its call"})
+
+
+# --- messages and external tasks (CONTRACT §7) ---------------------------------------------------
+class Waiting(Base):
+    kind = fields.String(metadata={"description": "message, signal or external (an external task; name is its topic)"})
+    name = fields.String()
+    element_id = fields.String(allow_none=True)
+    since = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "of an external task: open or incident"})
+    error = fields.String(allow_none=True)
+
+
+class MessageIn(Base):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
+                         metadata={"description": "the message's (or signal's) name, as in the BPMN file"})
+    case_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID),
+                             metadata={"description": "the case to deliver to; without it, starts the processes "
+                                                      "whose message start event has that name"})
+    data = fields.Dict(load_default=dict, metadata={"description": "variables the message carries into the case"})
+
+
+class MessageResult(Base):
+    delivered = fields.Integer(required=True)
+    case_ids = fields.List(fields.Integer(), required=True)
+
+
+class FetchTopic(Base):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
+    lock_seconds = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 3600))
+
+
+WORKER_ID = dict(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
+                 metadata={"description": "the worker's own name; a task locked by one worker is refused to another"})
+
+
+class FetchAndLock(Base):
+    worker_id = fields.String(**WORKER_ID)
+    topics = fields.List(fields.Nested(FetchTopic), required=True, validate=validate.Length(min=1, max=50))
+    max_tasks = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+
+
+class ExternalTaskOut(Base):
+    id = fields.String(required=True)
+    case_id = fields.Integer(required=True)
+    topic = fields.String(required=True)
+    variables = fields.Dict(required=True, metadata={"description": "the case's variables when the task became ready"})
+    process_id = fields.String()
+    element_id = fields.String()
+    name = fields.String()
+    status = fields.String()
+    worker_id = fields.String(allow_none=True)
+    lock_expires_at = fields.String(allow_none=True)
+    retries = fields.Integer(allow_none=True)
+    error_message = fields.String(allow_none=True)
+
+
+class ExternalComplete(Base):
+    worker_id = fields.String(**WORKER_ID)
+    variables = fields.Dict(load_default=dict, metadata={"description": "variables that land in the case"})
+
+
+class ExternalFailure(Base):
+    worker_id = fields.String(**WORKER_ID)
+    message = fields.String(required=True, validate=[validate.Length(min=1, max=2000), NO_NUL])
+    retries = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100),
+                             metadata={"description": "retries left; 0 makes it an incident on the stuck board"})
+    retry_seconds = fields.Integer(load_default=0, validate=validate.Range(min=0, max=7 * 24 * 3600))

@@ -8,6 +8,7 @@ from ..audit import event_to_dict
 from ..audit_export import response as export_response
 from ..errors import error_response
 from ..presenters import case_detail, case_dict, task_dict
+from ..task_context import task_context
 from ..timefmt import iso
 from . import ApiBlueprint, schemas as s
 
@@ -178,7 +179,8 @@ def get_task(task_id):
     task, case, _definition, schema = cases.task_view(g.user, task_id)
     d = task_dict(task, orgs.org_names())
     d.update(form=schema, instructions=task.instructions, result=task.result,
-             completed_by=task.completed_by, completed_at=iso(task.completed_at), data=case.data or {})
+             completed_by=task.completed_by, completed_at=iso(task.completed_at), data=case.data or {},
+             context=task_context(g.user, task).to_dict())
     return d
 
 
@@ -258,7 +260,7 @@ def responsibility_list(args):
     if lv is None:
         abort(404, message="没有这个版本的清单")
     return {"version": lv.version, "title": lv.title, "published_at": iso(lv.published_at),
-            "effective_date": lv.effective_date, "items": [i.to_dict() for i in duty_list.items(lv)]}
+            "effective_date": lv.effective_on, "items": [i.to_dict() for i in duty_list.items(lv)]}
 
 
 @blp.route("/audit/verify")

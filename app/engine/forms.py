@@ -4,8 +4,14 @@ The same validation serves the browser form and the API: only the form's own fie
 task data (G5 of engine-notes), defaults are filled in, and every problem comes back as a
 message in Chinese keyed by the field it concerns.
 
-A property may carry `"x-options": "departments" | "townships" | "list_items"`: the server
+A property may carry `"x-options": "departments" | "townships" | "list_units" | "list_items"` (list_units:
+the departments and the placeholder 属地乡镇（街道）, as a list item names its units): the server
 turns it into a `oneOf` of the current choices when it serves or checks the form.
+
+A property may carry `"x-required-message"`: what a missing value is told (else 此项为必填项).
+A property may carry `"x-distinct-from": "<another property>"`: its value (or, for a list, none of
+its items) may not be the other's — the cooperating departments of a dispatch do not include the
+lead, say.
 """
 import copy
 import json
@@ -20,7 +26,11 @@ _TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "boo
 
 
 class FormError(Exception):
-    """A form file that is not a usable JSON Schema."""
+    """A form file that is not a usable JSON Schema; `detail`: the library's own words, if any."""
+
+    def __init__(self, message, detail=None):
+        super().__init__(message)
+        self.detail = detail
 
 
 def load_form(text, filename):
@@ -35,15 +45,23 @@ def load_form(text, filename):
     try:
         schema = json.loads(text)
     except ValueError as e:
-        raise FormError(f"表单文件 {filename} 不是合法的 JSON：{e}") from None
+        where = f"（第 {e.lineno} 行第 {e.colno} 列）" if hasattr(e, "lineno") else ""
+        raise FormError(f"表单文件 {filename} 不是合法的 JSON{where}：请检查括号、逗号和引号", str(e)) from None
     if not isinstance(schema, dict):
         raise FormError(f"表单文件 {filename} 必须是一个 JSON 对象")
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as e:
-        raise FormError(f"表单文件 {filename} 不是合法的 JSON Schema：{e.message}") from None
+        where = "/".join(str(p) for p in e.path) or "顶层"
+        raise FormError(f"表单文件 {filename} 不是合法的 JSON Schema：“{where}”处的写法不符合规范"
+                        "（如 type 只能是 string、number、integer、boolean、array、object）", e.message) from None
     if schema.get("type", "object") != "object":
         raise FormError(f"表单文件 {filename} 的顶层类型必须是 object")
+    props = schema.get("properties") or {}
+    for name, prop in props.items():
+        other = prop.get("x-distinct-from") if isinstance(prop, dict) else None
+        if other is not None and (not isinstance(other, str) or other == name or other not in props):
+            raise FormError(f"表单文件 {filename} 中“{name}”的 x-distinct-from 应为表单中另一字段的名称")
     return schema
 
 
@@ -97,7 +115,40 @@ def validate(schema, data):
     for err in sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path)):
         field, message = _describe(err, schema)
         errors.setdefault(field, message)
+    for field, message in _distinct(schema, data).items():
+        errors.setdefault(field, message)
     return errors
+
+
+def _distinct(schema, data):
+    """{field: message} for each `x-distinct-from` property holding the other field's value."""
+    props = schema.get("properties") or {}
+    out = {}
+    for name, prop in props.items():
+        other = prop.get("x-distinct-from") if isinstance(prop, dict) else None
+        if other not in props or data.get(other) in (None, "", []) or name not in data:
+            continue
+        value, taken = data[name], data[other]
+        clash = taken in value if isinstance(value, list) else value == taken
+        if clash:
+            label = _choice_label(props[other], taken)
+            title, other_title = prop.get("title") or name, props[other].get("title") or other
+            out[name] = f"“{label}”已是{other_title}，不能同时作为{title}"
+    return out
+
+
+def _subschema(schema, path):
+    """The (object) schema at a path of property names, or {}."""
+    for name in path:
+        schema = (schema.get("properties") or {}).get(name) if isinstance(schema, dict) else None
+    return schema if isinstance(schema, dict) else {}
+
+
+def _choice_label(prop, value):
+    for choice in prop.get("oneOf") or []:
+        if isinstance(choice, dict) and choice.get("const") == value:
+            return choice.get("title") or str(value)
+    return str(value)
 
 
 def _has_nul(value):
@@ -115,7 +166,9 @@ def _describe(err, schema):
     v = err.validator
     if v == "required":
         missing = next((name for name in err.validator_value if name not in (err.instance or {})), None)
-        return ".".join(path + [missing or "_"]), "此项为必填项"
+        prop = _subschema(schema, path).get("properties", {}).get(missing) or {}
+        message = prop.get("x-required-message") if isinstance(prop, dict) else None
+        return ".".join(path + [missing or "_"]), message if isinstance(message, str) and message else "此项为必填项"
     field = ".".join(path) or "_"
     value = err.validator_value
     messages = {

@@ -25,7 +25,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions, timers
+from . import calls, events, expressions, timers
 
 log = logging.getLogger(__name__)
 STATE_FORMAT = 1
@@ -36,9 +36,10 @@ _TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "Cyc
 class EngineError(Exception):
     """An engine step failed (a bad expression in a redrawn process, say)."""
 
-    def __init__(self, message, element_id=None):
+    def __init__(self, message, element_id=None, from_data=False):
         super().__init__(message)
         self.element_id = element_id
+        self.from_data = from_data      # an expression over the case's data failed (the data may decide)
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
@@ -68,8 +69,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
         value = super().evaluate(task, expression, external_context)
         try:
             _check_value(task.task_spec, expression, value)
-        except expressions.ExpressionError as e:
-            raise WorkflowTaskException(str(e), task=task, exception=e) from None
+        except expressions.ExpressionError as e:    # a value past what Huying runs: a limit, whatever the data
+            raise WorkflowTaskException(str(e), task=task, exception=expressions.LimitExceeded(str(e))) from None
         return value
 
     def execute(self, task, script, external_context=None):
@@ -173,23 +174,55 @@ class Escalation:
 class CaseRun:
     """One case's workflow in memory for the duration of one write."""
 
-    def __init__(self, definition, workflow):
+    def __init__(self, definition, workflow, specs=None):
         self.definition = definition
         self.wf = workflow
         self.wf.script_engine = SCRIPT_ENGINE
+        self.specs = specs or calls.CaseSpecs(dict(definition.subprocess_specs))
 
     # --- life cycle --------------------------------------------------------------------------
     @classmethod
     def start(cls, definition):
         """A new workflow of the definition, not yet run (see `begin`)."""
-        return cls(definition, BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=SCRIPT_ENGINE))
+        specs = _case_specs(definition)
+        return cls(definition, BpmnWorkflow(definition.spec, specs.specs, script_engine=SCRIPT_ENGINE), specs)
 
-    def begin(self, data):
-        """Give the start event its data and run up to the first waiting tasks."""
+    def begin(self, data, event=None):
+        """Give the start event its data and run up to the first waiting tasks; `event` (kind, name):
+        the message or signal that starts the case, delivered to its start event."""
         start_task = next(iter(self.wf.get_tasks(state=TaskState.READY)), None)
         if start_task is not None:
             start_task.data.update(data)
         self._steps()
+        if event is not None:
+            self.deliver(event[0], event[1], data)
+
+    # --- messages, signals, external tasks (events.py) --------------------------------------
+    def waiting(self):
+        """[(kind, name, element id)] of the messages and signals the case waits for."""
+        return events.waiting(self.wf)
+
+    def deliver(self, kind, name, data):
+        """Deliver a message or signal, then advance; returns how many events caught it."""
+        count = []
+        self._guard(lambda: count.append(events.catch(self.wf, kind, name, data)))
+        if count and count[0]:
+            self._steps()
+        return count[0] if count else 0
+
+    def external_tasks(self):
+        """[(task id, element id, name, topic, variables)] of the external tasks waiting for a worker."""
+        return [(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, topic, dict(t.data))
+                for t, topic in events.external_ready(self.wf)]
+
+    def complete_external(self, task_id, variables):
+        """Complete a waiting external task with its worker's variables, then advance."""
+        t = self.task(task_id)
+        if t is None or t.state != TaskState.READY or not getattr(t.task_spec, "external_topic", None):
+            raise EngineError("外部任务不处于待办状态")
+        with expressions.step_budget():
+            self._guard(lambda: events.complete_external(t, variables))
+            self._steps()
 
     @classmethod
     def load(cls, definition, state):
@@ -199,11 +232,12 @@ class CaseRun:
             raise EngineError(f"案件状态无法读取：{type(e).__name__}") from None
         if not isinstance(dct, dict) or dct.pop("format", None) != STATE_FORMAT:
             raise EngineError("案件状态格式不受支持")
+        specs = _case_specs(definition, dct.get("calls"))
         try:
-            wf = _REGISTRY.restore(dct["workflow"], spec=definition.spec, subprocess_specs=definition.subprocess_specs)
+            wf = _REGISTRY.restore(dct["workflow"], spec=definition.spec, subprocess_specs=specs.specs)
         except Exception as e:  # noqa: BLE001 - the serializer raises assorted errors on a damaged state
             raise EngineError(f"案件状态无法还原：{type(e).__name__}: {e}"[:300]) from None
-        return cls(definition, wf)
+        return cls(definition, wf, specs)
 
     @staticmethod
     def fits(definition, state):
@@ -214,6 +248,8 @@ class CaseRun:
             if t["task_spec"] not in definition.spec.task_specs:
                 return False, t["task_spec"]
         for sub in dct.get("subprocesses", {}).values():
+            if sub.get("spec") in {callee for callee, _v in definition.calls.values()}:
+                continue             # the called process's own version, recorded in the state
             spec = definition.subprocess_specs.get(sub.get("spec"))
             if spec is None:
                 return False, sub.get("spec")
@@ -224,6 +260,9 @@ class CaseRun:
 
     def dump(self):
         dct = {"format": STATE_FORMAT, "workflow": _REGISTRY.convert(self.wf)}
+        made = calls.used(self.wf, self.specs)
+        if made:
+            dct["calls"] = made          # the callee versions this case runs, for every later load
         text = json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
         return zlib.compress(text.encode("utf-8"), 6)
 
@@ -235,19 +274,23 @@ class CaseRun:
     def _ready_tasks(self):
         out = []
         for t in self.wf.get_tasks(state=TaskState.READY, manual=True):
-            td = self.definition.tasks.get(t.task_spec.bpmn_id)
+            owner = self.specs.owner(t.workflow.spec)
+            definition, callee, version = owner if owner is not None else (self.definition, None, None)
+            td = definition.tasks.get(t.task_spec.bpmn_id)
             if td is None:
                 continue
+            form = td.form if callee is None else calls.qualified_form(callee, version, td.form)
             org = None
             if td.org_expr:
                 try:
                     org = expressions.evaluate(td.org_expr, t.data)
                 except expressions.ExpressionError as e:
-                    raise EngineError(f"无法确定任务“{td.name}”的承办单位（orgUnit）：{e}", td.element_id) from None
+                    raise EngineError(f"无法确定任务“{td.name}”的承办单位（orgUnit）：{e}", td.element_id,
+                                      from_data=True) from None
                 if org is not None and not isinstance(org, str):
                     raise EngineError(f"任务“{td.name}”的 orgUnit 应为单位代码", td.element_id)
             timers = self._timers_of(t)
-            out.append(ReadyTask(str(t.id), td.element_id, td.name, td.role, org, td.form, td.instructions,
+            out.append(ReadyTask(str(t.id), td.element_id, td.name, td.role, org, form, td.instructions,
                                  timers.get("remind"), timers.get("order")))
         return out
 
@@ -347,7 +390,7 @@ class CaseRun:
     def stall(self):
         """Why the case cannot move, or None: not finished, yet no user task is ready for anyone and
         no timer or other event is awaited. Returns (message, element id)."""
-        if self.wf.is_completed() or self.ready_tasks() or self.wf.waiting_events():
+        if self.wf.is_completed() or self.ready_tasks() or self.wf.waiting_events() or events.external_ready(self.wf):
             return None
         for t in self.wf.get_tasks(state=TaskState.READY, manual=True):
             name = t.task_spec.bpmn_name or t.task_spec.bpmn_id
@@ -380,6 +423,7 @@ class CaseRun:
         if t is None or t.state != TaskState.READY or not t.task_spec.manual:
             raise EngineError("任务不处于待办状态")
         t.data.update(data)
+        self._refresh_callees()
 
         def run():
             _check_instances(t)
@@ -388,6 +432,20 @@ class CaseRun:
             self._guard(run)
             self._steps()
 
+    def redo(self, task_id, data):
+        """Take a completed user task back and complete it again with other (validated) data: what
+        followed it is dropped — the tasks it made ready, their sub-processes and timers — and
+        the case runs on from it anew, as if it had been answered so the first time. The task's
+        data is what it had before it was answered, plus `data`."""
+        t = self.task(task_id)
+        if t is None or t.state != TaskState.COMPLETED or not t.task_spec.manual:
+            raise EngineError("任务不处于已办状态，不能重新办理")
+        self._guard(lambda: self.wf.reset_from_task_id(t.id))
+        t = self.task(task_id)
+        if t is None or t.state != TaskState.READY:
+            raise EngineError("任务未能回到待办状态")
+        self.complete(task_id, data)
+
     def advance(self):
         """Fire due timers and run what follows (G8: refresh, then step)."""
         self._steps()
@@ -395,6 +453,7 @@ class CaseRun:
     def _steps(self):
         """One engine step under one budget (expressions.step_budget), each engine task charged to
         it, so that no step holds the database's write lock for long."""
+        self._refresh_callees()
         with expressions.step_budget():
             self._guard(self.wf.refresh_timers)
             self._guard(lambda: self.wf.do_engine_steps(will_complete_task=_engine_task))
@@ -410,6 +469,12 @@ class CaseRun:
                     raise EngineError(f"流程循环过深（任务树超过 1000 层），“{t.task_spec.bpmn_name or t.task_spec.bpmn_id}”"
                                       "无法继续：请检查流程中的循环", getattr(t.task_spec, "bpmn_id", None))
 
+    def _refresh_callees(self):
+        """A call made from now on calls the version newest now (or pinned); one made keeps its own."""
+        if self.definition.calls:
+            self.specs = _case_specs(self.definition, calls.used(self.wf, self.specs))
+            self.wf.subprocess_specs = self.specs.specs
+
     @staticmethod
     def _guard(fn):
         """Run a SpiffWorkflow call; whatever fails in it is an EngineError (the case becomes
@@ -421,11 +486,11 @@ class CaseRun:
             raise
         except WorkflowTaskException as e:
             element = getattr(getattr(e, "task", None), "task_spec", None)
-            raise EngineError(_message(e), getattr(element, "bpmn_id", None)) from None
+            raise EngineError(_message(e), getattr(element, "bpmn_id", None), from_data=_from_data(e)) from None
         except SpiffWorkflowException as e:
             raise EngineError(_message(e), getattr(getattr(e, "task_spec", None), "bpmn_id", None)) from None
         except expressions.ExpressionError as e:
-            raise EngineError(str(e)) from None
+            raise EngineError(str(e), from_data=_from_data(e)) from None
         except Exception as e:  # noqa: BLE001 - SpiffWorkflow raises assorted errors on odd models
             log.exception("engine step failed")
             raise EngineError(f"流程引擎出错：{type(e).__name__}: {e}"[:1000]) from None
@@ -465,6 +530,13 @@ class CaseRun:
         return min(_parse_time(v) for v in values)
 
 
+def _case_specs(definition, recorded=None):
+    try:
+        return calls.assemble(definition, recorded)
+    except calls.CallError as e:
+        raise EngineError(str(e), e.element_id) from None
+
+
 def _engine_task(task):
     """Before SpiffWorkflow runs an engine task: charge it to the step's budget (SpiffWorkflow
     deep-copies a task's data into each task it creates, so the items of its lists and dicts
@@ -474,7 +546,22 @@ def _engine_task(task):
         expressions.spend_step_budget(expressions.ENGINE_TASK_STEPS + copied)
     except expressions.BudgetExceeded as e:
         raise EngineError(str(e), getattr(task.task_spec, "bpmn_id", None)) from None
+    events.take_payload(task)
     _check_instances(task)
+
+
+def _from_data(error):
+    """Whether an expression over the case's data failed (a name missing, a value of another kind) —
+    not a limit of the language, which no data lifts."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, (expressions.BudgetExceeded, expressions.LimitExceeded, timers.TimerError)):
+            return False
+        if isinstance(error, expressions.ExpressionError):
+            return True
+        error = getattr(error, "exception", None) or error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 def _parse_time(value):
@@ -485,6 +572,10 @@ def _parse_time(value):
 
 
 def _message(e):
+    spec = getattr(e, "task_spec", None) or getattr(getattr(e, "task", None), "task_spec", None)
+    if str(e).startswith("No conditions satisfied") and spec is not None:   # a gateway without a default flow
+        return (f"网关“{spec.bpmn_name or spec.bpmn_id}”的条件都不成立，流程无法继续：请核对案件数据后重试，"
+                "或为该网关指定默认流后迁移案件")
     text = str(e).strip() or type(e).__name__
     cause = getattr(e, "exception", None) or e.__cause__ or e.__context__
     if cause is not None and str(cause) not in text:

@@ -10,3 +10,4 @@ from .process import ProcessVersion  # noqa: F401
 from .session import LoginSession  # noqa: F401
 from .supervision import CalendarDay, ExtensionRequest, Flag, Setting  # noqa: F401
 from .search import SearchDocument  # noqa: F401
+from .integration import CaseWait, ExternalTask  # noqa: F401

@@ -8,7 +8,10 @@ from .types import UTCDateTime, utcnow
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_case_id", "case_id", "id"), Index("ix_audit_at", "at"))
+    # the auditors' page browses by case, time, actor, action and unit, newest first (keyset on id)
+    __table_args__ = (Index("ix_audit_case_id", "case_id", "id"), Index("ix_audit_at", "at"),
+                      Index("ix_audit_actor", "actor", "id"), Index("ix_audit_action", "action", "id"),
+                      Index("ix_audit_org", "org_code", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     at = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(50))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-CASE_STATUSES = ("open", "closed", "rejected", "refused", "errored", "withdrawn")
+CASE_STATUSES = ("open", "closed", "rejected", "refused", "errored", "withdrawn", "merged")
 
 
 class Case(db.Model):
@@ -21,6 +21,8 @@ class Case(db.Model):
         Index("ix_cases_item_org", "list_item", "initiator_org", "created_at"),
         Index("ix_cases_process_created", "process_id", "created_at"),   # the reports: one period's calls
         Index("ix_cases_created", "created_at", "id"),                    # a search for a month, newest first
+        Index("ix_cases_place", "lat", "lng"),                            # "near this point": a box, then the distance
+        Index("ix_cases_township_created", "township_code", "created_at"),  # the command view by place
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)
@@ -45,6 +47,14 @@ class Case(db.Model):
     problem: Mapped[bool] = mapped_column(default=False, server_default=false())   # 问题工单 (reworked too often)
     error_message: Mapped[str | None] = mapped_column(Text)
     error_element: Mapped[str | None] = mapped_column(String(100))
+    # where and what a matter is (grid events and calls raised from them; a call with a location):
+    # indexed columns the duplicate check and the command view read, never the state blob
+    category: Mapped[str | None] = mapped_column(String(40))
+    township_code: Mapped[str | None] = mapped_column(String(20))
+    grid_code: Mapped[str | None] = mapped_column(String(20))
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+    merged_into: Mapped[int | None]              # a `merged` case: the open case it was merged into
 
     __mapper_args__ = {"version_id_col": row_version}
 

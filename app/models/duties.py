@@ -17,6 +17,14 @@ class ListVersion(db.Model):
     published_by: Mapped[str] = mapped_column(String(50), default="system")
     items = relationship("ListItem", order_by="ListItem.code", lazy="select")
 
+    @property
+    def effective_on(self):
+        """The day the version takes effect: its own date, else the county's day it was published."""
+        if self.effective_date or self.published_at is None:
+            return self.effective_date
+        from ..timefmt import local_zone
+        return self.published_at.astimezone(local_zone()).date().isoformat()
+
 
 class ListItem(db.Model):
     __tablename__ = "list_items"

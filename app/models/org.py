@@ -14,6 +14,12 @@ class OrgUnit(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(30), index=True)   # township, department, center, ...
     active: Mapped[bool] = mapped_column(default=True)
+    # a grid, platform or stationed agency belongs to a township (its code); a stationed agency also
+    # to its home county department (派驻机构: the township manages it, the department owns it)
+    parent_code: Mapped[str | None] = mapped_column(String(20), index=True)
+    home_code: Mapped[str | None] = mapped_column(String(20), index=True)
+    platform_kind: Mapped[str | None] = mapped_column(String(20))    # a platform's: roles.PLATFORM_KINDS
+    outline: Mapped[dict | None] = mapped_column(JSON)               # a township's or grid's GeoJSON geometry
 
     def to_dict(self):
         return {"code": self.code, "name": self.name}

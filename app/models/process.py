@@ -15,6 +15,7 @@ class ProcessVersion(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     bpmn: Mapped[str] = mapped_column(Text, deferred=True)
     forms: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)   # filename -> JSON Schema
+    decisions: Mapped[dict | None] = mapped_column(JSON, deferred=True)     # .dmn filename -> its XML text
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     start_role: Mapped[str | None] = mapped_column(String(200))   # the roles that may start it, comma-separated
     deployed_at = mapped_column(UTCDateTime, default=utcnow)

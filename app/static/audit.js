@@ -77,7 +77,7 @@
   button.addEventListener("click", async () => {
     const params = query();
     const format = params.get("format") || "csv";
-    const filename = "audit-" + new Date().toISOString().slice(0, 10) + "." + format;
+    let filename = "audit." + format;
     button.disabled = true;
     bar.removeAttribute("value");      // indeterminate until the first bytes arrive
     bar.hidden = false;
@@ -85,6 +85,9 @@
     try {
       const response = await fetch(form.dataset.exportUrl + "?" + params, {credentials: "same-origin"});
       if (!response.ok) throw new Error(response.status === 403 ? "无权导出" : "服务器答复 " + response.status);
+      // the server names the file by the county's date (a browser's toISOString is UTC's)
+      const named = /filename=([^;]+)/.exec(response.headers.get("Content-Disposition") || "");
+      if (named) filename = named[1].trim();
       const total = Number(response.headers.get("X-Total-Count") || 0);
       const length = Number(response.headers.get("Content-Length") || 0);
       const records = counter(format === "csv");

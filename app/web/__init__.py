@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, conversation as talk, deadlines, evidence, lists, orgs, policy, processes, scope
+from .. import auth, cases, conversation as talk, deadlines, evidence, lists, orgs, policy, processes, scope, waits
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
@@ -15,31 +15,13 @@ from ..errors import CaseError
 from ..extensions import db, login_manager
 from ..roles import ROLES
 from ..timefmt import short
-from .forms import is_number, parse_form, widgets
+from .forms import is_number, parse_form, task_actions, widgets
+from ..task_context import case_orders, task_context
+from ..presenters import list_item_label, result_rows  # noqa: F401 - re-exported to the web modules
+from ..labels import ACTION_LABELS, STATUS_LABELS, URGENCY_LABELS  # noqa: F401 - re-exported to the web modules
 
 web_bp = Blueprint("web", __name__)
 
-STATUS_LABELS = {"open": "办理中", "closed": "已办结", "rejected": "不予受理", "refused": "未获同意", "errored": "异常",
-                 "withdrawn": "已撤回"}
-URGENCY_LABELS = {"normal": "一般", "urgent": "紧急", "emergency": "特急"}
-ACTION_LABELS = {
-    "case_started": "发起", "task_ready": "待办生成", "task_completed": "办理", "task_claimed": "认领",
-    "task_unclaimed": "取消认领", "task_cancelled": "任务撤销", "case_closed": "办结", "case_rejected": "不予受理",
-    "case_refused": "未获同意", "case_errored": "流程异常", "timer_fired": "定时器触发",
-    "reminder": "催办", "overdue": "超时督办", "case_listed": "挂牌督办", "problem_order": "问题工单",
-    "extension_requested": "申请延期", "extension_approved": "同意延期", "extension_refused": "不同意延期",
-    "flag_raised": "督查标记", "flag_not_raised": "未能标记", "case_retried": "重试", "case_migrated": "迁移版本",
-    "case_repaired": "核查修复", "list_not_published": "未发布清单",
-    "process_deployed": "部署流程", "list_published": "发布清单", "accountability_decided": "问责认定",
-    "calendar_changed": "修改日历", "settings_changed": "修改设置", "user_created": "新建用户",
-    "demo_loaded": "载入演示数据", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
-    "login_throttled": "登录受限", "sessions_revoked": "撤销登录",
-    "permission_refused": "无权访问", "demo_history_loaded": "载入演示历史", "audit_exported": "导出留痕",
-    "robot_changed": "设置群机器人", "robot_removed": "删除群机器人", "notification_preferences_changed": "修改通知设置",
-    "outbox_retried": "重新发送通知",
-    "attachment_added": "添加文件",
-    "comment_added": "留言", "case_urged": "乡镇催办", "case_withdrawn": "撤回呼叫",
-}
 PER_PAGE = 20
 
 login_manager.login_view = "web.login"
@@ -126,7 +108,7 @@ def inbox():
     tasks, total = lists.inbox_page(current_user, page, PER_PAGE)
     return render_template("inbox.html", tasks=tasks, total=total, page=page, per_page=PER_PAGE,
                            org_names=orgs.org_names(), startable=processes.startable(current_user),
-                           marks={t.id: deadline_mark(t) for t in tasks})
+                           marks={t.id: deadline_mark(t) for t in tasks}, urgencies=lists.urgencies(tasks))
 
 
 @web_bp.route("/cases")
@@ -150,7 +132,7 @@ def case_list():
 @login_required
 def new_case(process_id):
     _row, definition, schema = cases.start_form(current_user, process_id)
-    values, errors = {}, {}
+    values, errors = cases.start_values(schema, request.args.to_dict()), {}
     status = 200
     if request.method == "POST":
         values = parse_form(schema, request.form)
@@ -170,8 +152,21 @@ def new_case(process_id):
             flash(f"已提交：{case.title}", "ok")
             return redirect(url_for("web.case_page", case_id=case.id))
     return render_template("new_case.html", definition=definition, schema=schema, values=values,
+                           prefill_from=_prefill_source(schema),
                            errors=errors, fields=widgets(schema, values, errors),
                            upload=evidence.upload_settings()), (422 if errors else status)
+
+
+def _prefill_source(schema):
+    """(object field, the field naming its list item, that field's choices) when a start form can be
+    filled from a list item (x-prefill-item), for the page's 按现有事项填写 picker; else None."""
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        source = prop.get("x-prefill-item") if isinstance(prop, dict) else None
+        if source:
+            choices = [(c.get("const"), c.get("title")) for c in
+                       ((schema["properties"].get(source) or {}).get("oneOf") or []) if isinstance(c, dict)]
+            return {"field": name, "source": source, "choices": choices}
+    return None
 
 
 @web_bp.route("/cases/<int(max=2147483647):case_id>")
@@ -190,10 +185,14 @@ def case_page(case_id):
                            current_elements=sorted({t.element_id for t in current if t.kind == "engine"}),
                            done_elements=sorted({t.element_id for t in history if t.kind == "engine"}),
                            marks={t.id: deadline_mark(t) for t in current},
-                           events=found.events, org_names=orgs.org_names(), user_names=orgs.user_names(),
+                           events=found.events, refusals=found.refusals, org_names=orgs.org_names(),
+                           user_names=orgs.user_names(),
                            definition=definition,
                            start_fields=result_rows(start_schema, case.data),
                            results={t.id: result_rows(definition.form(t.form) or {}, t.result or {}) for t in history},
+                           orders=case_orders(current_user, case.id),
+                           list_item=list_item_label(case.list_item) if case.list_item else None,
+                           waiting=waits.waiting_of(case.id), WAIT_LABELS=waits.KIND_LABELS,
                            **_conversation(case, found.tasks))
 
 
@@ -208,49 +207,22 @@ def _conversation(case, tasks):
             "can_remark": policy.allows(current_user, "case.take_part", case=case),
             "urges": talk.urges(current_user, case.id), "can_urge": can_urge and case.status == "open",
             "to_urge": to_urge, "urge_block": urge_block,
-            "can_withdraw": cases.may_withdraw(current_user, case)}
+            "can_withdraw": cases.may_withdraw(current_user, case),
+            "redispatch": cases.may_redispatch(current_user, case),
+            "redispatches": cases.redispatches(case.id),
+            "departments": orgs.form_options("departments")}
 
 
 def _prefill(definition, schema, case_data):
     """A task form opens with the call's own fields (the list item, say) and the fields its form
-    marks `x-prefill` (the current lead on a re-dispatch) — never with another unit's answers."""
+    marks `x-prefill` (the current lead on a re-dispatch) — never with another unit's answers, nor with
+    a field its form marks `"x-prefill": false` (a township's own opinion, named like the proposal's reason)."""
     if not schema:
         return {}
     start = (definition.form(definition.start.form) or {}).get("properties") or {}
     props = schema.get("properties") or {}
     return {k: v for k, v in case_data.items()
-            if k in props and (k in start or (props[k] or {}).get("x-prefill"))}
-
-
-def result_rows(schema, data):
-    """[(title, shown value)] of a form's fields given in `data`, in the form's order (defaults left
-    untouched are not shown)."""
-    out = []
-    required = set(schema.get("required") or [])
-    for name, prop in (schema.get("properties") or {}).items():
-        if name not in required and "default" in prop and data.get(name) == prop["default"]:
-            continue
-        if name in data and data[name] not in (None, "", []):
-            out.append((prop.get("title") or name, _shown(prop, data[name])))
-    return out
-
-
-def _shown(prop, value):
-    if isinstance(value, dict):
-        sub = prop.get("properties") or {}
-        return "；".join(f"{(sub.get(k) or {}).get('title') or k}：{_shown(sub.get(k) or {}, v)}"
-                        for k, v in value.items() if v not in (None, "", []))
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    names = orgs.org_names()
-    if isinstance(value, list):
-        return "、".join(names.get(v, str(v)) for v in value)
-    for choice in prop.get("oneOf") or []:
-        if isinstance(choice, dict) and choice.get("const") == value:
-            return choice.get("title") or value
-    if prop.get("x-options") in ("departments", "townships"):
-        return names.get(value, value)
-    return value
+            if k in props and (props[k] or {}).get("x-prefill", k in start)}
 
 
 @web_bp.route("/tasks/<task_id>", methods=["GET", "POST"])
@@ -265,6 +237,10 @@ def task_page(task_id):
         shortcuts = (schema or {}).get("x-shortcuts") or []
         if shortcut is not None and 0 <= shortcut < len(shortcuts):
             values = dict(shortcuts[shortcut].get("data") or {})     # a one-click answer the form offers
+        actions = task_actions(schema)
+        chosen = actions.chosen(request.form.get("_action", type=int))
+        if chosen is not None:
+            values = actions.values(chosen, values)     # 签收 or 退回: the button answers `returned`
         try:
             staged = evidence.stage(evidence.uploads_of(request.files, "photos", "files"))
             case, _next = cases.complete_task(current_user, task_id, values, files=staged)
@@ -282,8 +258,11 @@ def task_page(task_id):
             if case.status == "errored":
                 flash(f"但案件随后出现异常：{case.error_message}。已列入督办看板，由督查室处理。", "error")
             return redirect(url_for("web.inbox"))
-    fields = widgets(schema, values, errors) if schema else []
+    actions = task_actions(schema)
+    fields = widgets(actions.main_schema(), values, errors) if schema else []
     return render_template("task.html", task=task, case=case, schema=schema, fields=fields,
+                           actions=actions.widgets(values, errors), chosen_action=request.form.get("_action", type=int),
+                           context=task_context(current_user, task),
                            org_names=orgs.org_names(), mark=deadline_mark(task),
                            extensions=task_extensions(current_user, task),
                            can_extend=may_request_extension(current_user, task),
@@ -328,4 +307,4 @@ def unclaim(task_id):
     return redirect(url_for("web.task_page", task_id=task_id))
 
 
-from . import conversation, files  # noqa: E402,F401 - the case page's files and conversation forms join this blueprint
+from . import conversation, duplicates, files  # noqa: E402,F401 - the case page's files, conversation and duplicates join this blueprint

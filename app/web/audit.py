@@ -9,7 +9,9 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from .. import audit, audit_export, cases, conversation, evidence, orgs, policy, processes
+from ..labels import TASK_STATUS_LABELS
 from ..models.types import utcnow
+from ..presenters import event_note, list_item_label
 from ..timefmt import local_zone, short
 from . import ACTION_LABELS, result_rows
 from .forms import is_number
@@ -17,17 +19,19 @@ from .forms import is_number
 audit_bp = Blueprint("audit", __name__)
 
 FORMAT_LABELS = {"csv": "CSV（Excel/WPS）", "jsonl": "JSON Lines", "xlsx": "XLSX 工作簿"}
-TASK_STATUS_LABELS = {"ready": "待办", "completed": "已办", "cancelled": "已撤销", "suspended": "暂停"}
 SUPERVISION_ACTIONS = ("reminder", "case_urged", "overdue", "case_listed", "problem_order", "extension_requested",
                        "extension_approved", "extension_refused", "flag_raised")
 
 
 def _filters():
     """(filters for audit_export, the values as given, errors by field) from the query string.
-    The dates are county dates, both included."""
+    The dates are county dates, both included; the actor is a username or a person's name; `kind`
+    is one of audit_export.KINDS (on the page, a case's own history unless asked otherwise)."""
     args = request.args
-    values = {k: args.get(k, "").strip() for k in ("case_id", "from", "to", "format")}
-    filters, errors = {"case_id": None, "start": None, "end": None}, {}
+    values = {k: args.get(k, "").strip()[:200] for k in ("case_id", "from", "to", "format", "actor", "action",
+                                                         "org", "kind")}
+    filters, errors = {"case_id": None, "start": None, "end": None, "actor": None, "action": None,
+                       "org_code": None, "kind": "history"}, {}
     if values["case_id"]:
         if is_number(values["case_id"]) and int(values["case_id"]) > 0:
             filters["case_id"] = int(values["case_id"])
@@ -42,19 +46,51 @@ def _filters():
                 filters[target] = datetime.combine(day + timedelta(days=days), time(), tzinfo=local_zone())
             except ValueError:
                 errors[key] = "应为日期，如 2026-05-01"
+    if filters["start"] and filters["end"] and filters["start"] >= filters["end"]:
+        errors["to"] = "截止日期不能早于起始日期"
+    if values["actor"]:
+        by_name = {name: username for username, name in orgs.user_names().items()}
+        filters["actor"] = by_name.get(values["actor"], values["actor"])
+    if values["action"]:
+        if values["action"] in ACTION_LABELS:
+            filters["action"] = values["action"]
+        else:
+            errors["action"] = "没有这种事件"
+    if values["org"]:
+        if values["org"] in orgs.org_names():
+            filters["org_code"] = values["org"]
+        else:
+            errors["org"] = "没有这个单位"
+    if values["kind"] not in audit_export.KINDS:
+        values["kind"] = "history"
+    filters["kind"] = values["kind"]
     if values["format"] not in audit_export.FORMATS:
         values["format"] = "csv"
     return filters, values, errors
 
 
+def _keyset(name):
+    raw = request.args.get(name, "")
+    return int(raw) if is_number(raw) else None
+
+
 @audit_bp.route("/audit")
 @login_required
 def page():
+    """The auditors' page: the events that match the filters, newest first, a page at a time (keyset
+    paging by event id: 较早 / 较新), how many match, the export and the chain's verification."""
     policy.require(current_user, "audit.export")       # before the filters are read: refused whatever they say
     filters, values, errors = _filters()
-    total = None if errors else audit_export.count(current_user, **filters)
-    return render_template("audit.html", values=values, errors=errors, total=total,
-                           FORMAT_LABELS=FORMAT_LABELS), (422 if errors else 200)
+    total, rows, older, newer = None, [], False, False
+    if not errors:
+        total = audit_export.count(current_user, **filters)
+        rows, older, newer = audit_export.browse(current_user, before=_keyset("before"), after=_keyset("after"),
+                                                 **filters)
+    query = {k: v for k, v in values.items() if v and k != "format"}
+    return render_template("audit.html", values=values, errors=errors, total=total, rows=rows, older=older,
+                           newer=newer, query=query, FORMAT_LABELS=FORMAT_LABELS, KIND_LABELS=audit_export.KINDS,
+                           units=sorted(orgs.org_names().items()), org_names=orgs.org_names(),
+                           user_names=orgs.user_names()), (422 if errors else 200)
 
 
 @audit_bp.route("/audit/export")
@@ -106,6 +142,8 @@ def dossier(case_id):
         supervision=[(e, _supervision_note(e)) for e in events if e.action in SUPERVISION_ACTIONS],
         comments=conversation.comments(current_user, case_id, 1, 10000)[0], tasks_by_id={t.id: t for t in tasks},
         withdrawal=next((e for e in events if e.action == "case_withdrawn"), None),
+        list_item=list_item_label(case.list_item) if case.list_item else None,
+        event_note=event_note, process_names={case.process_id: definition.name},
         TASK_STATUS_LABELS=TASK_STATUS_LABELS)
 
 

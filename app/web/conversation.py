@@ -1,4 +1,5 @@
-"""The case page's forms for the conversation: a remark (留言), an urge (催办), a withdrawal (撤回).
+"""The case page's forms for the conversation: a remark (留言), an urge (催办), a withdrawal (撤回),
+the centre's correction of a dispatch (改派).
 
 Each posts to one domain function and goes back to the case page; what the domain refuses for the
 input or the case's state (422, 409) is said there, a refusal by the policy is the error page."""
@@ -50,4 +51,17 @@ def withdraw_case(case_id):
         flash("呼叫已撤回", "ok")
     except (Invalid, Conflict) as e:
         _refused(e)
+    return _back(case_id, "")
+
+
+@web_bp.route("/cases/<int(max=2147483647):case_id>/redispatch", methods=["POST"])
+@login_required
+def redispatch_case(case_id):
+    try:
+        cases.redispatch(current_user, case_id, request.form.get("lead_department", ""),
+                         [v for v in request.form.getlist("co_departments") if v], request.form.get("reason", ""))
+        flash("已改派，新的派单已送达各承办部门", "ok")
+    except (Invalid, Conflict) as e:
+        _refused(e)
+        return _back(case_id, "#redispatch")
     return _back(case_id, "")

@@ -11,7 +11,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
-from .. import duty_list, orgs
+from .. import duty_list, orgs, processes
+from ..presenters import item_field_text as shown, limits_text, unit_label as unit
 from ..errors import CaseError, Forbidden
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
@@ -20,7 +21,6 @@ from .forms import query_number
 duty_list_bp = Blueprint("duty_list", __name__)
 
 DOMAINS = list(duty_list.DOMAIN_PREFIX)          # the seven domains, in the list's own order
-TOWNSHIP_LABEL = "属地乡镇（街道）"
 MAX_QUERY = 100
 CALLS_SHOWN = 20
 PROPOSALS = {"exempt": "免责", "review": "需审查"}
@@ -31,44 +31,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- showing values -------------------------------------------------------------------------------
-def unit(code, names):
-    """An org code as people read it (the placeholder TOWNSHIP as 属地乡镇（街道）)."""
-    if code == orgs.TOWNSHIP:
-        return TOWNSHIP_LABEL
-    return names.get(code, code) if code else "—"
-
-
-def units(codes, names):
-    return "、".join(unit(c, names) for c in codes or []) or "—"
-
-
-def limits_text(limits):
-    """签收 2 小时 / 办结 5 个工作日 (only what the item sets)."""
-    limits = limits or {}
-    parts = []
-    if limits.get("sign_hours") is not None:
-        parts.append(f"签收 {limits['sign_hours']} 小时")
-    if limits.get("complete_working_days") is not None:
-        parts.append(f"办结 {limits['complete_working_days']} 个工作日")
-    return " / ".join(parts) or "—"
-
-
 def steps(instructions):
     """The 施工图 as a list of steps: one a line, their own numbering taken off (the page numbers them)."""
     return [NUMBERING.sub("", line).strip() for line in (instructions or "").splitlines() if line.strip()]
-
-
-def shown(field, value, names):
-    """A field of an item as text, for the item page and the differences."""
-    if field == "primary_org":
-        return unit(value, names)
-    if field == "supporting":
-        return units(value, names)
-    if field == "limits":
-        return limits_text(value)
-    if value is None or value == "":
-        return "—"
-    return str(value)
 
 
 def at(value):
@@ -165,7 +130,10 @@ def item(code):
     fields = [(f, duty_list.FIELD_TITLES[f], shown(f, data[f], names)) for f in duty_list.FIELDS
               if f not in ("instructions", "name")]
     calls = duty_list.item_calls(current_user, code, CALLS_SHOWN)
-    return render_template("duty_list_item.html", lv=lv, newest=duty_list.version(), item=row, fields=fields,
+    newest = duty_list.version()
+    may_propose = lv.id == newest.id and any(p.process_id == "list_change" for p in processes.startable(current_user))
+    return render_template("duty_list_item.html", lv=lv, newest=newest, item=row, fields=fields,
+                           may_propose=may_propose,
                            steps=steps(row.instructions), calls=calls, org_names=names, limit=CALLS_SHOWN,
                            FIELD_TITLES=duty_list.FIELD_TITLES)
 

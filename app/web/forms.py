@@ -135,3 +135,78 @@ def parse_form(schema, form, prefix=""):
         else:
             data[name] = raw
     return data
+
+
+# --- a form answered by one of its buttons ---------------------------------------------------------
+@dataclass
+class Action:
+    """One button of a form marked `x-actions`: pressing it answers the fields of its `data` (签收:
+    `returned` false) and sends its own `fields` (退回: the reason) with the form's other fields."""
+    index: int
+    title: str
+    data: dict
+    fields: list
+    summary: str = None
+    description: str = None
+    widgets: list = field(default_factory=list)
+
+
+class Actions:
+    """The `x-actions` of a form: [{title, data, fields?, summary?, description?}]. A form with
+    actions has a button per action instead of one submit; the data it stores is the same as the
+    form's own fields would give (the contract's variables do not change)."""
+
+    def __init__(self, schema):
+        self.schema = schema or {}
+        raw = self.schema.get("x-actions")
+        props = self.schema.get("properties") or {}
+        self.items = []
+        for i, a in enumerate(raw if isinstance(raw, list) else []):
+            if isinstance(a, dict) and isinstance(a.get("data"), dict) and a.get("title"):
+                own = [f for f in (a.get("fields") or []) if isinstance(f, str) and f in props]
+                self.items.append(Action(i, str(a["title"]), a["data"], own, a.get("summary"), a.get("description")))
+        self.controlled = {k for a in self.items for k in list(a.data) + a.fields}
+
+    def __bool__(self):
+        return bool(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def main_schema(self):
+        """The form without the fields its actions answer or carry."""
+        if not self.items:
+            return self.schema
+        props = {k: v for k, v in (self.schema.get("properties") or {}).items() if k not in self.controlled}
+        return dict(self.schema, properties=props)
+
+    def chosen(self, index):
+        return next((a for a in self.items if a.index == index), None) if index is not None else None
+
+    def values(self, action, parsed):
+        """The data of a submission by `action`: the form's own fields, the action's fields, its data."""
+        out = {k: v for k, v in parsed.items() if k not in self.controlled or k in action.fields}
+        out.update(action.data)
+        return out
+
+    def widgets(self, values, errors):
+        """The actions, each with the widgets of its own fields."""
+        props = self.schema.get("properties") or {}
+        for a in self.items:
+            sub = dict(self.schema, properties={k: props[k] for k in a.fields},
+                       required=[k for k in a.fields if k in self._required_when(a)])
+            a.widgets = widgets(sub, values, errors)
+        return self.items
+
+    def _required_when(self, action):
+        """The fields the form requires once the action's data is given (its `if`/`then`)."""
+        out = set(self.schema.get("required") or [])
+        for rule in [self.schema] + list(self.schema.get("allOf") or []):
+            cond = (rule.get("if") or {}).get("properties") or {}
+            if cond and all(k in action.data and action.data[k] == (c or {}).get("const") for k, c in cond.items()):
+                out.update((rule.get("then") or {}).get("required") or [])
+        return out
+
+
+def task_actions(schema):
+    return Actions(schema)

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from .. import metrics, reports
+from .. import metrics, orgs, reports
 from ..errors import Invalid
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
@@ -108,8 +108,8 @@ def chart_data(report, trend):
 
 # --- the page -----------------------------------------------------------------------------------
 def _report(period, now):
-    """The report for the period asked (the current month if none), or Invalid with the reason in Chinese."""
-    return reports.county_report(current_user, period or reports.current_period(now), now)
+    """The report for the period asked (reports.default_period if none), or Invalid with the reason in Chinese."""
+    return reports.county_report(current_user, period or reports.default_period(now), now)
 
 
 def _pickers(key):
@@ -141,7 +141,7 @@ def page():
     trend = report["trend"] if len(key) == 4 else reports.trend(current_user, key, now=now)
     return render_template("reports.html", report=report, trend=trend, period=key, pickers=_pickers(key),
                            chart=chart_data(report, trend), shown=shown, figure=figure, share=share,
-                           month_label=month_label, DEPARTMENT_COLUMNS=DEPARTMENT_COLUMNS,
+                           month_label=month_label, org_names=orgs.org_names(), DEPARTMENT_COLUMNS=DEPARTMENT_COLUMNS,
                            TOWNSHIP_COLUMNS=TOWNSHIP_COLUMNS, LIST_LABELS=LIST_LABELS)
 
 

@@ -5,7 +5,6 @@ Session-authenticated (flask_login) with CSRF on every form; the same domain fun
 JSON API in app/api/supervision.py."""
 import csv
 import io
-import json
 import re
 from datetime import date
 
@@ -14,6 +13,7 @@ from flask import (Blueprint, Response, abort, flash, redirect, render_template,
 from flask_login import current_user, login_required
 
 from .. import cases, deadlines, orgs, policy, processes, supervision
+from ..assets import compressed
 from ..errors import CaseError, Forbidden
 from ..models.types import utcnow
 from ..timefmt import local_zone, short
@@ -21,8 +21,9 @@ from . import URGENCY_LABELS
 
 supervision_bp = Blueprint("supervision", __name__)
 
-REASON_LABELS = {"overdue": "超时", "idle": "长时间无进展", "no_task": "无人待办", "errored": "流程异常"}
-REASON_TAGS = {"overdue": "超时", "idle": "无进展", "no_task": "无人待办", "errored": "异常"}   # in the table's cells
+REASON_LABELS = {"overdue": "超时", "idle": "长时间无进展", "no_task": "无人待办", "errored": "流程异常", "waiting": "等待消息"}
+REASON_TAGS = {"overdue": "超时", "idle": "无进展", "no_task": "无人待办", "errored": "异常",   # in the table's cells
+               "waiting": "等待消息"}
 CALENDAR_KINDS = {"holiday": "节假日", "workday": "调休上班"}
 WEEKDAYS = "一二三四五六日"
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -163,7 +164,7 @@ def process_xml(process_id, number):
     row = processes.version(process_id, number)
     if row is None:
         abort(404)
-    return Response(row.bpmn, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+    return compressed(row.bpmn, "application/xml", "private, max-age=3600")
 
 
 # --- flags --------------------------------------------------------------------------------------
@@ -287,9 +288,8 @@ def calendar():
     years = {int(d.day[:4]) for d in everything if d.day[:4].isdigit()} | {today.year, year}
     days = [d for d in everything if d.day.startswith(f"{year}-")]
     weekdays = {d.day: "周" + WEEKDAYS[date.fromisoformat(d.day).weekday()] for d in days}
-    settings = json.dumps(deadlines.settings(), ensure_ascii=False, indent=2)
     return render_template("calendar.html", days=days, weekdays=weekdays, year=year, years=sorted(years),
-                           values=values, errors=errors, kinds=CALENDAR_KINDS, settings=settings), \
+                           values=values, errors=errors, kinds=CALENDAR_KINDS), \
         (422 if errors else 200)
 
 

@@ -11,6 +11,7 @@
 //   </div>
 // Needs dist/diagram-js.css, dist/bpmn-js.css and the .huying-* / .diagram rules of style.css.
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import translateZh from './translate-zh';
 
 const FAILURE_TEXT = '流程图加载失败';
 // an analyst's file without diagram interchange (bpmndi) has nothing to draw: bpmn-js says "no diagram to display"
@@ -43,12 +44,12 @@ function showFailure(container, err) {
 }
 
 async function fetchXml(url) {
-  // mode 'same-origin' refuses any other origin; credentials 'same-origin' sends the session cookie.
-  const response = await fetch(url, {
-    mode: 'same-origin',
-    credentials: 'same-origin',
-    headers: { Accept: 'application/xml, text/xml, */*' },
-  });
+  // this site's URLs only; credentials 'same-origin' sends the session cookie. Mode 'cors' (for a
+  // same-origin URL the same request as 'same-origin') and no headers of its own: the request the
+  // page's <link rel="preload" as="fetch" crossorigin> made, whose answer is then used.
+  const target = new URL(url, window.location.href);
+  if (target.origin !== window.location.origin) throw new Error(`not a URL of this site: ${url}`);
+  const response = await fetch(target, { mode: 'cors', credentials: 'same-origin' });
   if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
   return response.text();
 }
@@ -174,7 +175,7 @@ async function render(container) {
   let viewer = null;
   try {
     const xml = await fetchXml(container.dataset.bpmnUrl);
-    viewer = new NavigatedViewer({ container });
+    viewer = new NavigatedViewer({ container, additionalModules: [translateZh] });
     await viewer.importXML(xml);
     decorate(viewer, container);
     if (NARROW.matches) {

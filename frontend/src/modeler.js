@@ -6,18 +6,31 @@
 //        data-deploy-url="/processes/p/deploy"          POST {"bpmn": xml} (JSON, X-CSRFToken header)
 //        data-versions-url="/processes#p-p"             the versions page, linked after a deploy
 //        data-process-id="p"                            the download's file name
-//        data-forms='["a.schema.json", ...]'            form files a user task / start event may use
+//        data-forms='[["a.schema.json", "受理"], ...]'   form files a user task / start event may use, with their titles
 //        data-options='{"roles": [[code, name]], "caseStatus": [[code, label]], "escalation": [[code, label]]}'>
 //     <div class="md-toolbar"><button data-action="deploy">部署</button><button data-action="download">…</button>
 //       <span class="md-status"></span></div>
 //     <div class="md-messages"></div>
 //     <div class="md-body"><div class="md-canvas"></div><aside class="md-panel"></aside></div>
 //   </div>
+// A new process (app/templates/modeller.html without a process): data-new="1", data-blank-url (POST
+// {process_id, name, lanes, starter} -> {bpmn}) and a <dialog class="md-new"> asking them first; the
+// deploy URL then takes {"bpmn": xml, "files": {name: text}} and answers {deploy_url, ...} once deployed.
+// Any page opens a .bpmn or .zip from the analyst's disk (input[data-action=open], or dropped on the
+// canvas): a .zip's .bpmn is drawn, its other files (forms, decision tables) go with the deploy.
+// The deploy's refusals are listed beside the canvas and marked on their elements (a red outline and
+// a numbered badge); bpmnlint (lint.js, Huying's rules) marks problems while the analyst draws.
 // The CSRF token is read from <meta name="csrf-token">. Needs dist/diagram-js.css, dist/bpmn-js.css,
 // dist/bpmn-font/css/bpmn.css (palette icons) and the .md-* / .huying-* rules of style.css.
 import Modeler from 'bpmn-js/lib/Modeler';
+import lintModule from 'bpmn-js-bpmnlint';
+import { unzipSync, strFromU8 } from 'fflate';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
+import translateZh, { chineseChrome } from './translate-zh';
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
+import huyingProperties, { processOf, timerOf } from './huying-properties';
 import spiffworkflow from './spiffworkflow.json';
+import { linterConfig } from './lint';
 
 const TYPE_LABELS = {
   'bpmn:UserTask': '用户任务', 'bpmn:ScriptTask': '脚本任务', 'bpmn:ServiceTask': '服务任务',
@@ -32,10 +45,13 @@ const TYPE_LABELS = {
   'bpmn:DataObjectReference': '数据对象', 'bpmn:DataStoreReference': '数据存储', 'bpmn:Group': '分组',
   'bpmn:Process': '流程', 'bpmn:Collaboration': '协作图',
 };
-const TIMER_KINDS = [['timeDate', '时间点（timeDate）'], ['timeDuration', '时长（timeDuration）'],
-  ['timeCycle', '周期（timeCycle）']];
 const INVALID = 'huying-invalid';
-const COMMIT_DELAY_MS = 350;
+// the properties panel's groups shown open (the others a click away)
+const OPEN_GROUPS = Object.fromEntries(['general', 'huying', 'huying-script', 'huying-conditions', 'timer']
+  .map((id) => [id, { open: true }]));
+const ERROR_OVERLAY = 'huying-error';
+const CARRIED = /\.(?:bpmn|json|form|dmn)$/i;
+const MAX_OPEN_BYTES = 8 * 1024 * 1024;
 const MIN_INITIAL_ZOOM = 0.5;      // below it Chinese labels cannot be read
 
 // --- small DOM helpers -----------------------------------------------------------------------------
@@ -59,6 +75,22 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// bpmn-js's import warnings, in Chinese where they are known (the element id kept)
+function chineseWarning(w) {
+  const text = (w && (w.message || String(w))) || '';
+  let m = /unparsable content <([^>]+)> detected/.exec(text);
+  if (m) return `无法识别的内容 <${m[1]}>`;
+  m = /unresolved reference <([^>]+)>/.exec(text);
+  if (m) return `引用的元素 ${m[1]} 不存在`;
+  m = /unknown type <([^>]+)>/.exec(text);
+  if (m) return `未知的元素类型 ${m[1]}`;
+  if (/no diagram to display|failed to import/i.test(text)) return '文件中没有可显示的流程图';
+  if (/unparsable content|non-whitespace before first tag|unexpected end|missing start tag|unclosed/i.test(text)) {
+    return '文件不是有效的 XML';
+  }
+  return '文件内容无法识别';
+}
+
 function json(value, fallback) {
   if (!value) return fallback;
   try {
@@ -80,56 +112,38 @@ function typeLabel(bo) {
   return timerOf(bo) ? `定时${label.replace(/（.*）$/, '')}` : label;
 }
 
-function timerOf(bo) {
-  return (bo.get && bo.$instanceOf('bpmn:Event') && (bo.get('eventDefinitions') || [])
-    .find((d) => is(d, 'bpmn:TimerEventDefinition'))) || null;
-}
-
-// --- the spiffworkflow extension elements ---------------------------------------------------------------
-function extensionValues(bo) {
-  const ext = bo.get('extensionElements');
-  return ext ? ext.get('values') || [] : [];
-}
-
-function spiffProperties(bo) {
-  return extensionValues(bo).find((v) => is(v, 'spiffworkflow:Properties')) || null;
-}
-
-function spiffProperty(bo, name) {
-  const props = spiffProperties(bo);
-  const found = props && props.get('properties').find((p) => p.get('name') === name);
-  return found ? found.get('value') || '' : '';
-}
-
-function instructions(bo) {
-  const found = extensionValues(bo).find((v) => is(v, 'spiffworkflow:InstructionsForEndUser'));
-  return found ? found.get('value') || '' : '';
-}
-
 // --- the modeller page ----------------------------------------------------------------------------------
 class ModellerPage {
   constructor(root) {
     this.root = root;
     this.canvasEl = root.querySelector('.md-canvas') || root.appendChild(h('div', { class: 'md-canvas' }));
     this.panel = root.querySelector('.md-panel') || root.appendChild(h('aside', { class: 'md-panel' }));
+    this.head = this.panel.appendChild(h('div', { class: 'md-head' }));
+    this.props = this.panel.appendChild(h('div', { class: 'md-props' }));
     this.messages = root.querySelector('.md-messages') || root.insertBefore(h('div', { class: 'md-messages' }), root.firstChild);
     this.statusEl = root.querySelector('.md-status');
     this.deployButton = root.querySelector('[data-action=deploy]');
     this.downloadButton = root.querySelector('[data-action=download]');
-    this.forms = json(root.dataset.forms, []).filter((f) => typeof f === 'string');
+    this.forms = json(root.dataset.forms, []).filter((f) => Array.isArray(f) && typeof f[0] === 'string')
+      .map(([file, title]) => [file, title || file]);
     this.options = json(root.dataset.options, {});
-    this.pending = new Set();          // edits typed in the panel, not yet applied to the model
-    this.fromPanel = false;            // the model is being changed by the panel: do not redraw it
     this.dirty = false;
     this.invalid = [];
     this.current = null;
     this.nextRender = null;
     this.renderQueued = false;
-    this.shownSignature = null;
+    this.isNew = root.dataset.new === '1';
+    this.carried = {};                 // the other files of an opened .zip, deployed with the drawing
     this.modeler = new Modeler({
       container: this.canvasEl,
       moddleExtensions: { spiffworkflow },
+      additionalModules: [translateZh, lintModule, BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
+        huyingProperties],
+      linting: { bpmnlint: linterConfig(this.options), active: true },
+      huying: { options: this.options, forms: this.forms },
+      propertiesPanel: { parent: this.props, layout: { groups: OPEN_GROUPS } },
     });
+    chineseChrome(root);
   }
 
   get(service) {
@@ -137,6 +151,11 @@ class ModellerPage {
   }
 
   async open() {
+    this.wireFiles();
+    if (this.isNew) {
+      this.askNew();
+      return;
+    }
     let xml;
     try {
       const response = await fetch(this.root.dataset.bpmnUrl, {
@@ -144,11 +163,6 @@ class ModellerPage {
       });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       xml = await response.text();
-      const { warnings } = await this.modeler.importXML(xml);
-      if (warnings && warnings.length) {
-        this.say('warn', `导入时有 ${warnings.length} 条警告：保存后这些内容可能丢失，部署前请核对。`,
-          warnings.slice(0, 10).map((w) => h('li', { text: w.message || String(w) })));
-      }
     } catch (err) {
       console.warn('huying modeller: cannot open', this.root.dataset.bpmnUrl, err);
       this.canvasEl.textContent = '';
@@ -156,13 +170,202 @@ class ModellerPage {
       this.setStatus('');
       return;
     }
+    await this.show(xml, null);
+  }
+
+  // Draw `xml` (the server's, the blank template, or a file of the analyst's); false when it cannot be read.
+  async show(xml, source) {
+    try {
+      const { warnings } = await this.modeler.importXML(xml);
+      this.say('', '');
+      if (warnings && warnings.length) {
+        this.say('warn', `导入时有 ${warnings.length} 条警告：保存后这些内容可能丢失，部署前请核对。`,
+          warnings.slice(0, 10).map((w) => h('li', { text: chineseWarning(w) })));
+      }
+    } catch (err) {
+      console.warn('huying modeller: cannot import', source, err);
+      this.say('error', source ? `无法打开 ${source}：不是有效的 BPMN 文件（${chineseWarning(err)}）`
+        : '流程图加载失败');
+      return false;
+    }
+    const proc = this.processOf(this.get('canvas').getRootElement());
+    if (proc) this.root.dataset.processId = this.isNew ? proc.id : (this.root.dataset.processId || proc.id);
+    this.invalid = [];
     this.frame();
-    this.wire();
+    if (!this.wired) this.wire();
     this.render(null);
     this.root.classList.add('md-ready');
     if (this.deployButton) this.deployButton.disabled = false;
     if (this.downloadButton) this.downloadButton.disabled = false;
-    this.setStatus('');
+    this.setStatus(source ? `已打开 ${source}` : '');
+    return true;
+  }
+
+  // --- a new process: the dialog asking its id, name and lanes --------------------------------------
+  askNew() {
+    const dialog = this.root.querySelector('dialog.md-new');
+    if (!dialog) return;
+    this.dialog = dialog;
+    const form = dialog.querySelector('form');
+    const starter = form.elements.starter;
+    const lanes = () => [...form.querySelectorAll('input[name=lanes]')];
+    const syncStarter = () => {       // the starter is one of the chosen lanes
+      const chosen = lanes().filter((i) => i.checked).map((i) => i.value);
+      for (const option of starter.options) option.disabled = !chosen.includes(option.value);
+      if (!chosen.includes(starter.value) && chosen.length) [starter.value] = chosen;
+    };
+    for (const box of lanes()) box.addEventListener('change', syncStarter);
+    syncStarter();
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.createBlank(form);
+    });
+    dialog.addEventListener('cancel', (event) => event.preventDefault());   // a new process starts from here
+    dialog.showModal();
+    form.elements.process_id.focus();
+  }
+
+  async createBlank(form) {
+    for (const el of form.querySelectorAll('.error[data-field]')) el.textContent = '';
+    const body = {
+      process_id: form.elements.process_id.value.trim(),
+      name: form.elements.name.value.trim(),
+      lanes: [...form.querySelectorAll('input[name=lanes]:checked')].map((i) => i.value),
+      starter: form.elements.starter.value,
+    };
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const response = await fetch(this.root.dataset.blankUrl, {
+        method: 'POST', mode: 'same-origin', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': csrfToken() },
+        body: JSON.stringify(body),
+      });
+      let answer = null;
+      try { answer = await response.json(); } catch (ignored) { /* an HTML error page */ }
+      if (response.ok && answer && answer.bpmn) {
+        if (await this.show(answer.bpmn, null)) {
+          this.dialog.close();
+          this.setStatus(`新流程 ${body.name}：在泳道中画出办理步骤后部署`);
+          this.dirty = true;
+        }
+        return;
+      }
+      const problems = (answer && Array.isArray(answer.errors)) ? answer.errors : [];
+      for (const p of problems) {
+        const el = form.querySelector(`.error[data-field="${p.field}"]`);
+        if (el) el.textContent = p.message;
+      }
+      if (!problems.length) {
+        const el = form.querySelector('.error[data-field="process_id"]');
+        el.textContent = (answer && answer.message) || `创建失败（HTTP ${response.status}），请刷新页面后重试`;
+      }
+    } catch (err) {
+      form.querySelector('.error[data-field="process_id"]').textContent = `创建失败：${err.message || err}`;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --- files from the analyst's disk ---------------------------------------------------------------------
+  wireFiles() {
+    for (const input of this.root.querySelectorAll('input[type=file][data-action=open]')) {
+      input.addEventListener('change', () => {
+        const [file] = input.files || [];
+        if (file) this.openFile(file);
+        input.value = '';
+      });
+    }
+    this.canvasEl.addEventListener('dragover', (event) => {
+      if ([...(event.dataTransfer ? event.dataTransfer.types : [])].includes('Files')) {
+        event.preventDefault();
+        this.canvasEl.classList.add('md-drop');
+      }
+    });
+    this.canvasEl.addEventListener('dragleave', () => this.canvasEl.classList.remove('md-drop'));
+    this.canvasEl.addEventListener('drop', (event) => {
+      const [file] = event.dataTransfer ? event.dataTransfer.files : [];
+      if (!file) return;
+      event.preventDefault();
+      this.canvasEl.classList.remove('md-drop');
+      this.openFile(file);
+    });
+  }
+
+  async openFile(file) {
+    if (this.dirty && this.root.classList.contains('md-ready')
+        && !window.confirm(`打开 ${file.name} 会替换当前未部署的修改，继续吗？`)) return;
+    if (file.size > MAX_OPEN_BYTES) {
+      this.say('error', `${file.name} 过大（上限 ${MAX_OPEN_BYTES / 1024 / 1024} MB）`);
+      return;
+    }
+    const name = file.name || '';
+    let xml;
+    let carried = {};
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      if (/\.zip$/i.test(name)) {
+        const members = unzipSync(bytes, { filter: (m) => CARRIED.test(m.name) && !m.name.endsWith('/') });
+        const texts = {};
+        for (const [path, data] of Object.entries(members)) {
+          const base = path.replace(/\\/g, '/').split('/').pop();
+          if (!base.startsWith('.') && !path.split('/').includes('__MACOSX')) texts[base] = strFromU8(data);
+        }
+        const bpmns = Object.keys(texts).filter((n) => /\.bpmn$/i.test(n)).sort();
+        if (!bpmns.length) {
+          this.say('error', `${name} 中没有 .bpmn 文件`);
+          return;
+        }
+        const main = bpmns.length === 1 ? bpmns[0] : await this.choose(name, bpmns, texts);
+        if (!main) return;
+        xml = texts[main];
+        delete texts[main];
+        carried = texts;
+      } else if (/\.(?:bpmn|xml)$/i.test(name)) {
+        xml = strFromU8(bytes);
+      } else {
+        this.say('error', `只能打开 .bpmn 或 .zip 文件（${name} 不是）`);
+        return;
+      }
+    } catch (err) {
+      console.warn('huying modeller: cannot read', name, err);
+      this.say('error', `无法读取 ${name}：文件已损坏或不是有效的 .zip`);
+      return;
+    }
+    if (!(await this.show(xml, name))) return;
+    if (this.dialog && this.dialog.open) this.dialog.close();
+    this.carried = carried;
+    this.dirty = true;
+    this.showCarried();
+    const proc = this.processOf(this.get('canvas').getRootElement());
+    if (!this.isNew && proc && proc.id !== this.root.dataset.processId) {
+      this.say('warn', `文件中的流程标识为 ${proc.id}，与本流程（${this.root.dataset.processId}）不同：部署会被拒绝；新流程请在“新建流程”中打开`);
+    }
+  }
+
+  // Which .bpmn of a .zip to draw (the others go with the deploy, as called processes).
+  choose(zipName, bpmns, texts) {
+    return new Promise((resolve) => {
+      const select = h('select', { id: `md-f-${++uid}` }, bpmns.map((n) => h('option', { value: n, text: n, translate: 'no' })));
+      const open = h('button', { type: 'button', class: 'primary', text: '打开', onclick: () => resolve(select.value) });
+      const cancel = h('button', { type: 'button', text: '取消', onclick: () => { this.say('', ''); resolve(null); } });
+      this.say('warn', `${zipName} 中有 ${bpmns.length} 个流程文件，请选择在建模器中打开的一个（其余的随同部署）：`, null,
+        h('div', { class: 'md-choose' }, h('label', { class: 'label', for: select.id, text: '流程文件' }), select, open, cancel));
+      void texts;
+      select.focus();
+    });
+  }
+
+  showCarried() {
+    const box = this.root.querySelector('.md-carried');
+    if (!box) return;
+    const names = Object.keys(this.carried).sort();
+    box.hidden = !names.length;
+    box.textContent = '';
+    if (names.length) {
+      box.append(h('span', { text: `随同部署的文件（${names.length} 个）：` }),
+        ...names.flatMap((n, i) => [i ? '、' : '', h('code', { translate: 'no', text: n })]));
+    }
   }
 
   // The whole process, right of the palette; a wide one at a still readable scale, from its start.
@@ -185,19 +388,15 @@ class ModellerPage {
   }
 
   wire() {
+    this.wired = true;
     const eventBus = this.get('eventBus');
-    // the panel's edits of one element run as one command: one step to undo
-    this.get('commandStack').register('huying.batch', { preExecute: (context) => context.run() });
     eventBus.on('selection.changed', ({ newSelection }) => {
       const one = newSelection.length === 1 ? newSelection[0] : null;
       this.scheduleRender(one && one.labelTarget ? one.labelTarget : one);
     });
+    // the head shows the id and the lane: redrawn after any change (an id edited below, an undo, a move)
     eventBus.on('elements.changed', () => {
-      if (this.fromPanel || this.renderQueued) return;
-      // redraw only when what the panel shows changed (an undo, a label typed on the canvas), not
-      // for every move: a redraw under the analyst's cursor would swallow what is being typed
-      const shown = this.current && this.get('elementRegistry').get(this.current.id) === this.current ? this.current : null;
-      if (shown !== this.current || this.signature(shown) !== this.shownSignature) this.scheduleRender(shown);
+      if (!this.renderQueued) this.scheduleRender(this.current);
     });
     eventBus.on('commandStack.changed', () => {
       this.dirty = true;
@@ -214,8 +413,8 @@ class ModellerPage {
     });
   }
 
-  // Selections and changes may come in the middle of a command (a deletion, say): the panel is
-  // redrawn (and its pending edits applied) once the command is over.
+  // Selections and changes may come in the middle of a command (a deletion, say): the head is
+  // redrawn once the command is over.
   scheduleRender(element) {
     this.nextRender = element;
     if (this.renderQueued) return;
@@ -235,6 +434,7 @@ class ModellerPage {
   }
 
   say(kind, text, items, extra) {
+    if (!this.messages) return;
     this.messages.textContent = '';
     if (!text) return;
     const box = h('div', { class: `flash ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, h('span', { text }), extra);
@@ -242,285 +442,20 @@ class ModellerPage {
     this.messages.append(box);
   }
 
-  // --- applying the panel's edits ---
-  apply(run) {
-    this.fromPanel = true;
-    try {
-      this.get('commandStack').execute('huying.batch', { run });
-    } catch (err) {
-      console.warn('huying modeller: edit not applied', err);
-      this.say('error', `修改未生效：${err.message || err}`);
-    } finally {
-      this.fromPanel = false;
-    }
-  }
-
   flush() {
-    for (const edit of [...this.pending]) edit();
+    this.get('debounceInput').flushAll();
   }
 
-  modeling() {
-    return this.get('modeling');
+  // --- the panel's head: the element's kind and id (the properties panel below edits the rest) ---
+  // an id: the analyst's handle on the element in the file and in the deploy's messages
+  code(label, value, title) {
+    return h('div', { class: 'field md-readonly md-id' },
+      h('div', { class: 'label', text: label, title }), h('code', { class: 'md-value', translate: 'no', text: value || '—' }));
   }
 
-  create(type, props) {
-    return this.get('moddle').create(type, props);
-  }
-
-  extensionElements(element) {
-    const bo = getBusinessObject(element);
-    let ext = bo.get('extensionElements');
-    if (!ext) {
-      ext = this.create('bpmn:ExtensionElements', { values: [] });
-      ext.$parent = bo;
-      this.modeling().updateModdleProperties(element, bo, { extensionElements: ext });
-    }
-    return ext;
-  }
-
-  dropIfEmpty(element, ext, child, list) {
-    if (child && !child.get(list).length) {
-      this.modeling().updateModdleProperties(element, ext, { values: ext.get('values').filter((v) => v !== child) });
-    }
-    if (!ext.get('values').length) {
-      this.modeling().updateModdleProperties(element, getBusinessObject(element), { extensionElements: undefined });
-    }
-  }
-
-  setSpiffProperty(element, name, raw) {
-    const value = (raw || '').trim();
-    const bo = getBusinessObject(element);
-    const modeling = this.modeling();
-    let props = spiffProperties(bo);
-    const existing = props && props.get('properties').find((p) => p.get('name') === name);
-    if (!value) {
-      if (!existing) return;
-      modeling.updateModdleProperties(element, props, { properties: props.get('properties').filter((p) => p !== existing) });
-      this.dropIfEmpty(element, bo.get('extensionElements'), props, 'properties');
-      return;
-    }
-    if (existing) {
-      modeling.updateModdleProperties(element, existing, { value });
-      return;
-    }
-    const ext = this.extensionElements(element);
-    if (!props) {
-      props = this.create('spiffworkflow:Properties', { properties: [] });
-      props.$parent = ext;
-      modeling.updateModdleProperties(element, ext, { values: [...ext.get('values'), props] });
-    }
-    const property = this.create('spiffworkflow:Property', { name, value });
-    property.$parent = props;
-    modeling.updateModdleProperties(element, props, { properties: [...props.get('properties'), property] });
-  }
-
-  setInstructions(element, raw) {
-    const value = (raw || '').trim();
-    const bo = getBusinessObject(element);
-    const found = extensionValues(bo).find((v) => is(v, 'spiffworkflow:InstructionsForEndUser'));
-    if (found && value) {
-      this.modeling().updateModdleProperties(element, found, { value });
-    } else if (found) {
-      const ext = bo.get('extensionElements');
-      this.modeling().updateModdleProperties(element, ext, { values: ext.get('values').filter((v) => v !== found) });
-      this.dropIfEmpty(element, ext, null);
-    } else if (value) {
-      const ext = this.extensionElements(element);
-      const created = this.create('spiffworkflow:InstructionsForEndUser', { value });
-      created.$parent = ext;
-      // SpiffArena writes the instructions before the properties
-      this.modeling().updateModdleProperties(element, ext, { values: [created, ...ext.get('values')] });
-    }
-  }
-
-  setExpression(element, owner, key, raw) {
-    const body = (raw || '').trim();
-    const current = owner.get(key);
-    if (!body) {
-      if (current) this.modeling().updateModdleProperties(element, owner, { [key]: undefined });
-    } else if (current) {
-      this.modeling().updateModdleProperties(element, current, { body });
-    } else {
-      const created = this.create('bpmn:FormalExpression', { body });
-      created.$parent = owner;
-      this.modeling().updateModdleProperties(element, owner, { [key]: created });
-    }
-  }
-
-  // --- panel controls ---
-  field(label, control, help, extraClass) {
-    if (!control.id) control.id = `md-f-${++uid}`;
-    return h('div', { class: `field${extraClass ? ` ${extraClass}` : ''}` },
-      h('label', { class: 'label', for: control.id, text: label }), control,
-      help ? h('div', { class: 'help', text: help }) : null);
-  }
-
-  text(value, onCommit, { multiline = false, rows = 3, placeholder, mono = false, list, onInput } = {}) {
-    const control = multiline
-      ? h('textarea', { rows, placeholder, class: mono ? 'mono' : null, spellcheck: mono ? 'false' : null })
-      : h('input', { type: 'text', placeholder, list, autocomplete: 'off', class: mono ? 'mono' : null,
-        spellcheck: mono ? 'false' : null });
-    control.value = value || '';
-    let last = control.value;
-    let timer = null;
-    const commit = () => {
-      clearTimeout(timer);
-      this.pending.delete(commit);
-      if (control.value === last) return;
-      last = control.value;
-      this.apply(() => onCommit(control.value));
-    };
-    control.addEventListener('input', () => {
-      if (onInput) onInput(control.value);
-      this.pending.add(commit);
-      clearTimeout(timer);
-      timer = setTimeout(commit, COMMIT_DELAY_MS);
-    });
-    control.addEventListener('change', commit);
-    control.addEventListener('blur', commit);
-    return control;
-  }
-
-  select(value, choices, onCommit, { blank } = {}) {
-    const options = [];
-    if (blank !== undefined) options.push(h('option', { value: '', text: blank }));
-    for (const [code, label] of choices) options.push(h('option', { value: code, text: label }));
-    if (value && !choices.some(([code]) => code === value)) {
-      options.push(h('option', { value, text: `${value}（不在可选列表中）` }));
-    }
-    const control = h('select', {}, options);
-    control.value = value || '';
-    control.addEventListener('change', () => this.apply(() => onCommit(control.value)));
-    return control;
-  }
-
-  readonly(label, value, extraClass) {
-    return h('div', { class: `field md-readonly${extraClass ? ` ${extraClass}` : ''}` },
-      h('div', { class: 'label', text: label }), h('div', { class: 'md-value', text: value || '—' }));
-  }
-
-  // --- the panel ---
-  // What the panel shows of an element, to tell whether it must be redrawn.
-  signature(element) {
-    const root = this.get('canvas').getRootElement();
-    const target = element || root;
-    const bo = getBusinessObject(target);
-    const body = (e) => (e ? e.get('body') : null);
-    const timer = timerOf(bo);
-    const lane = is(bo, 'bpmn:FlowNode') ? this.laneOf(bo) : null;
-    const proc = is(bo, 'bpmn:Participant') ? bo.get('processRef') : (target === root ? this.processOf(root) : null);
-    const source = element && element.source ? getBusinessObject(element.source) : null;
-    return JSON.stringify([
-      bo.$type, bo.id, bo.name ?? null, bo.text ?? null,
-      extensionValues(bo).map((v) => (is(v, 'spiffworkflow:Properties')
-        ? (v.properties || []).map((p) => [p.name, p.value]) : [v.$type, v.value ?? null])),
-      is(bo, 'bpmn:SequenceFlow') ? [body(bo.get('conditionExpression')), Boolean(source && source.get('default') === bo)] : null,
-      timer ? TIMER_KINDS.map(([k]) => body(timer.get(k))) : null,
-      is(bo, 'bpmn:ScriptTask') ? bo.get('script') ?? null : null,
-      lane ? lane.name ?? null : null, proc ? proc.name ?? null : null,
-    ]);
-  }
-
-  processOf(root) {
-    const bo = getBusinessObject(root);
-    return is(bo, 'bpmn:Process') ? bo
-      : ((bo.get('participants') || []).map((p) => p.get('processRef')).find((p) => p && p.get('isExecutable')) || null);
-  }
-
-  render(element) {
-    this.flush();
-    this.current = element;
-    this.shownSignature = this.signature(element);
-    const panel = this.panel;
-    panel.textContent = '';
-    const root = this.get('canvas').getRootElement();
-    if (!element || element === root) {
-      panel.append(...this.processFields(root));
-      return;
-    }
-    const bo = getBusinessObject(element);
-    panel.append(h('div', { class: 'md-kind' }, h('span', { class: 'md-type', text: typeLabel(bo) })));
-    panel.append(this.readonly('ID', bo.id, 'md-id'));
-    panel.append(...this.fieldsFor(element, bo));
-  }
-
-  processFields(root) {
-    const out = [h('div', { class: 'md-hint' },
-      h('p', { text: '点击图中的元素，在这里查看和修改它的属性。从左侧工具栏拖入新元素；选中元素后，旁边的快捷菜单可以连线、追加或删除。' }),
-      h('p', { text: '部署时服务器先校验（泳道角色、表单、表达式等），有问题的元素标红；通过后生成新版本：新案件按新版本办理，已有案件仍按原版本，可在“案件迁移”中迁移。' }))];
-    const proc = this.processOf(root);
-    if (proc) {
-      out.push(h('div', { class: 'md-kind' }, h('span', { class: 'md-type', text: '流程' })));
-      out.push(this.readonly('流程 ID', proc.id, 'md-id'));
-      out.push(this.field('流程名称', this.text(proc.get('name'), (v) => {
-        this.modeling().updateModdleProperties(root, proc, { name: v.trim() || undefined });
-      }), '部署后显示在发起案件和待办列表中'));
-    }
-    return out;
-  }
-
-  fieldsFor(element, bo) {
-    const out = [];
-    const modeling = this.modeling();
-    if (is(bo, 'bpmn:TextAnnotation')) {
-      out.push(this.field('注释', this.text(bo.get('text'), (v) => modeling.updateProperties(element, { text: v }),
-        { multiline: true, rows: 4 })));
-      return out;
-    }
-    if (is(bo, 'bpmn:Lane')) {
-      out.push(this.laneName(element, bo));
-      return out;
-    }
-    out.push(this.field('名称', this.text(bo.get('name'), (v) => modeling.updateProperties(element, { name: v.trim() ? v : undefined }))));
-
-    if (is(bo, 'bpmn:Participant') && bo.get('processRef')) {
-      const proc = bo.get('processRef');
-      out.push(this.readonly('流程 ID', proc.id));
-      out.push(this.field('流程名称', this.text(proc.get('name'), (v) => {
-        modeling.updateModdleProperties(element, proc, { name: v.trim() || undefined });
-      })));
-    }
-    if (is(bo, 'bpmn:FlowNode')) {
-      const lane = this.laneOf(bo);
-      if (lane) out.push(this.readonly('所在泳道', lane.get('name') || lane.id));
-    }
-    if (is(bo, 'bpmn:UserTask')) {
-      out.push(this.formField(element, bo));
-      out.push(this.field('承办单位（orgUnit）', this.text(spiffProperty(bo, 'orgUnit'),
-        (v) => this.setSpiffProperty(element, 'orgUnit', v), { mono: true, placeholder: '如 initiator_org' }),
-      '表达式，结果为承办单位代码；留空则由泳道对应角色的单位办理'));
-      out.push(this.field('办理说明', this.text(instructions(bo), (v) => this.setInstructions(element, v),
-        { multiline: true, rows: 5 }), '显示在任务页面上，告诉办理人做什么'));
-    }
-    if (is(bo, 'bpmn:StartEvent') && !timerOf(bo) && is(bo.$parent, 'bpmn:Process')) {
-      out.push(this.formField(element, bo));
-    }
-    if (is(bo, 'bpmn:ScriptTask')) {
-      out.push(this.field('脚本', this.text(bo.get('script'), (v) => {
-        const props = { script: v.trim() ? v : undefined };
-        if (!bo.get('scriptFormat')) props.scriptFormat = 'python';
-        modeling.updateProperties(element, props);
-      }, { multiline: true, rows: 8, mono: true }), '受限的表达式语言（类似 Python），部署时校验'));
-    }
-    const timer = timerOf(bo);
-    if (timer) out.push(...this.timerFields(element, timer));
-    if (timer || is(bo, 'bpmn:BoundaryEvent')) {
-      out.push(this.field('督办动作（escalation）', this.select(spiffProperty(bo, 'escalation'), this.options.escalation || [],
-        (v) => this.setSpiffProperty(element, 'escalation', v), { blank: '无' })));
-    }
-    if (is(bo, 'bpmn:EndEvent') && is(bo.$parent, 'bpmn:Process')) {
-      out.push(this.field('案件结果（caseStatus）', this.select(spiffProperty(bo, 'caseStatus'), this.options.caseStatus || [],
-        (v) => this.setSpiffProperty(element, 'caseStatus', v), { blank: '默认（办结）' }), '流程走到这个结束事件时案件的状态'));
-    }
-    if (is(bo, 'bpmn:SequenceFlow')) out.push(...this.flowFields(element, bo));
-    return out;
-  }
-
-  formField(element, bo) {
-    const choices = this.forms.map((f) => [f, f]);
-    return this.field('表单（formJsonSchemaFilename）', this.select(spiffProperty(bo, 'formJsonSchemaFilename'), choices,
-      (v) => this.setSpiffProperty(element, 'formJsonSchemaFilename', v), { blank: '（无表单）' }),
-    '表单文件在 forms/ 目录中；新表单需先随 .zip 上传');
+  readonly(label, value) {
+    return h('div', { class: 'field md-readonly' }, h('div', { class: 'label', text: label }),
+      h('div', { class: 'md-value', text: value || '—' }));
   }
 
   laneOf(bo) {
@@ -530,80 +465,73 @@ class ModellerPage {
       .sort((a, b) => (b.get('childLaneSet') ? 0 : 1) - (a.get('childLaneSet') ? 0 : 1))[0] || null;
   }
 
-  laneName(element, bo) {
-    const roles = this.options.roles || [];
-    const known = new Set(roles.flatMap(([code, name]) => [code, name]));
-    const listId = `md-roles-${++uid}`;
-    const warning = h('div', { class: 'error md-lane-warning' });
-    const check = (v) => {
-      const name = (v || '').trim();
-      warning.textContent = !name || known.has(name) || !roles.length ? ''
-        : `“${name}”不是已知角色：泳道中的用户任务将无法部署`;
-    };
-    const control = this.text(bo.get('name'), (v) => this.modeling().updateProperties(element, { name: v.trim() ? v : undefined }),
-      { list: listId, onInput: check });
-    check(bo.get('name'));
-    const field = this.field('泳道名称（角色）', control, '泳道名称决定由哪个角色办理其中的任务，应为角色名称，如 乡镇、响应中心、县级部门');
-    field.append(warning, h('datalist', { id: listId }, roles.map(([, name]) => h('option', { value: name }))));
-    return field;
+  processOf(root) {
+    return processOf(root);
   }
 
-  timerFields(element, timer) {
-    const kindOf = () => TIMER_KINDS.map(([k]) => k).find((k) => timer.get(k)) || 'timeDate';
-    const kind = kindOf();
-    const expression = timer.get(kind);
-    return [
-      this.field('定时类型', this.select(kind, TIMER_KINDS, (next) => {
-        const before = kindOf();
-        const current = timer.get(before);
-        if (next === before || !next) return;
-        const created = this.create('bpmn:FormalExpression', { body: current ? current.get('body') : '' });
-        created.$parent = timer;
-        this.modeling().updateModdleProperties(element, timer, { [before]: undefined, [next]: created });
-      })),
-      this.field('定时表达式', this.text(expression ? expression.get('body') : '', (v) => this.setExpression(element, timer, kindOf(), v),
-        { mono: true, placeholder: '如 due_date("sign", urgency, list_item) 或 "P3D"' }),
-      '时间点、时长（ISO 8601，如 "PT2H"）或返回它们的表达式'),
-    ];
-  }
-
-  flowFields(element, bo) {
-    const source = element.source;
-    const sourceBo = source ? getBusinessObject(source) : null;
-    if (!sourceBo || is(sourceBo, 'bpmn:ParallelGateway') || is(sourceBo, 'bpmn:EventBasedGateway') || is(sourceBo, 'bpmn:Event')) {
-      return [];
+  render(element) {
+    this.current = element;
+    const head = this.head;
+    head.textContent = '';
+    const root = this.get('canvas').getRootElement();
+    if (!element || element === root) {
+      head.append(h('div', { class: 'md-hint' },
+        h('p', { text: '点击图中的元素，在这里查看和修改它的属性。从左侧工具栏拖入新元素；选中元素后，旁边的快捷菜单可以连线、追加或删除。' }),
+        h('p', { text: '部署时服务器先校验（泳道角色、表单、表达式等），有问题的元素标红；通过后生成新版本：新案件按新版本办理，已有案件仍按原版本，可在“案件迁移”中迁移。' })));
+      const proc = this.processOf(root);
+      if (proc) {
+        head.append(h('div', { class: 'md-kind' }, h('span', { class: 'md-type', text: '流程' })),
+          this.code('流程标识', proc.id, '流程在文件中的标识，不可修改'));
+      }
+      return;
     }
-    const out = [];
-    const isDefault = sourceBo.get('default') === bo;
-    if (is(sourceBo, 'bpmn:ExclusiveGateway') || is(sourceBo, 'bpmn:InclusiveGateway')) {
-      const box = h('input', { type: 'checkbox', id: `md-f-${++uid}` });
-      box.checked = isDefault;
-      box.addEventListener('change', () => this.apply(() => {
-        this.modeling().updateProperties(source, { default: box.checked ? bo : undefined });
-        if (box.checked && bo.get('conditionExpression')) {
-          this.modeling().updateProperties(element, { conditionExpression: undefined });
-        }
-      }));
-      out.push(h('div', { class: 'field' }, h('label', { class: 'choice', for: box.id }, box, '默认流向（其他条件都不成立时走这里）')));
+    const bo = getBusinessObject(element);
+    head.append(h('div', { class: 'md-kind' }, h('span', { class: 'md-type', text: typeLabel(bo) })),
+      this.code('标识', bo.id, '元素在流程文件中的标识，部署校验的提示也用它；在下方“常规”中修改'));
+    if (is(bo, 'bpmn:FlowNode')) {
+      const lane = this.laneOf(bo);
+      if (lane) head.append(this.readonly('所在泳道', lane.get('name') || lane.id));
     }
-    if (!isDefault) {
-      const condition = bo.get('conditionExpression');
-      out.push(this.field('条件表达式', this.text(condition ? condition.get('body') : '',
-        (v) => this.setExpression(element, bo, 'conditionExpression', v),
-        { multiline: true, rows: 3, mono: true, placeholder: '如 accepted 或 not approved' }),
-      '用表单字段写条件；结果为真时走这条线'));
-    }
-    return out;
   }
 
   // --- deploy and download ---
-  markInvalid(ids) {
+  // Each refused element outlined in red with a badge: the numbers of its problems in the list.
+  markInvalid(numbered) {
     const canvas = this.get('canvas');
+    const registry = this.get('elementRegistry');
     for (const id of this.invalid) {
-      if (this.get('elementRegistry').get(id)) canvas.removeMarker(id, INVALID);
+      if (registry.get(id)) canvas.removeMarker(id, INVALID);
     }
-    this.invalid = ids.filter((id) => this.get('elementRegistry').get(id));
-    for (const id of this.invalid) canvas.addMarker(id, INVALID);
+    this.get('overlays').remove({ type: ERROR_OVERLAY });
+    const byId = new Map();
+    for (const [id, n, message] of numbered) {
+      if (!registry.get(id)) continue;
+      if (!byId.has(id)) byId.set(id, []);
+      byId.get(id).push([n, message]);
+    }
+    this.invalid = [...byId.keys()];
+    for (const [id, problems] of byId) {
+      canvas.addMarker(id, INVALID);
+      const element = registry.get(id);
+      const badge = h('button', { type: 'button', class: 'md-error-badge', 'data-element-id': id,
+        title: problems.map(([n, m]) => `${n}. ${m}`).join('\n'),
+        'aria-label': `问题 ${problems.map(([n]) => n).join('、')}`,
+        onclick: () => this.reveal(id) }, `！${problems.map(([n]) => n).join(',')}`);
+      const position = element.waypoints ? { top: -10, left: -10 } : { top: -12, right: 12 };
+      try {
+        this.get('overlays').add(element.waypoints ? element.source || element : element, ERROR_OVERLAY,
+          { position: element.waypoints ? this.flowBadgePosition(element) : position, html: badge });
+      } catch (err) { /* an element off every plane */ }
+    }
+  }
+
+  // a flow's badge at the middle of its line, relative to its source
+  flowBadgePosition(flow) {
+    const points = flow.waypoints;
+    const mid = points[Math.floor((points.length - 1) / 2)];
+    const next = points[Math.floor((points.length - 1) / 2) + 1] || mid;
+    const source = flow.source || { x: mid.x, y: mid.y };
+    return { left: Math.round((mid.x + next.x) / 2 - source.x - 10), top: Math.round((mid.y + next.y) / 2 - source.y - 22) };
   }
 
   reveal(id) {
@@ -623,19 +551,20 @@ class ModellerPage {
     this.markInvalid([]);
     try {
       const { xml } = await this.modeler.saveXML({ format: true });
+      const files = Object.keys(this.carried).length ? this.carried : undefined;
       const response = await fetch(this.root.dataset.deployUrl, {
         method: 'POST',
         mode: 'same-origin',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': csrfToken() },
-        body: JSON.stringify({ bpmn: xml }),
+        body: JSON.stringify({ bpmn: xml, files }),
       });
       let body = null;
       try { body = await response.json(); } catch (ignored) { /* an HTML error page */ }
       if (response.ok && body && body.version) {
         this.deployed(body);
-      } else if (response.status === 422 && body && Array.isArray(body.errors)) {
-        this.refused(body.errors);
+      } else if ([409, 422].includes(response.status) && body && Array.isArray(body.errors) && body.errors.length) {
+        this.refused(body.errors, response.status === 409 ? body.message : null);
       } else {
         const reasons = { 400: '请求被拒绝：页面可能已过期，请先下载 .bpmn 保存修改，再刷新页面后重试',
           403: '您无权部署流程（需要流程分析员角色），或登录已过期', 404: '流程不存在',
@@ -654,29 +583,50 @@ class ModellerPage {
 
   deployed(body) {
     this.dirty = false;
+    if (body.versions_url) this.root.dataset.versionsUrl = body.versions_url;
     const link = this.root.dataset.versionsUrl
       ? h('a', { href: this.root.dataset.versionsUrl, text: '查看版本' }) : null;
     const text = body.created ? `已部署为第 ${body.version} 版` : `内容与第 ${body.version} 版相同，未生成新版本`;
     this.messages.textContent = '';
+    if (this.isNew && body.deploy_url) {
+      // deployed: from now on this page deploys new versions of that process
+      this.isNew = false;
+      this.root.dataset.deployUrl = body.deploy_url;
+      this.root.dataset.processId = body.process_id;
+      this.carried = {};
+      this.showCarried();
+    }
+    this.markInvalid([]);
     this.setStatus(text, 'ok', link ? [' · ', link] : null);
     for (const el of document.querySelectorAll('.md-base')) el.textContent = `第 ${body.version} 版`;
+    if (Array.isArray(body.report) && body.report.length) {
+      this.say('ok', `转换说明（${body.report.length} 条）：`,
+        body.report.map((r) => h('li', { 'data-element-id': r.element_id || null },
+          r.element_id ? h('code', { translate: 'no', text: r.element_id }) : null, r.element_id ? '：' : null,
+          r.message || '')));
+    }
   }
 
-  refused(errors) {
+  refused(errors, heading) {
     const registry = this.get('elementRegistry');
-    const items = errors.map((e) => {
+    const numbered = [];
+    const items = errors.map((e, i) => {
+      const n = i + 1;
       const id = e.element_id || '';
       const element = id ? registry.get(id) : null;
-      const name = element ? getBusinessObject(element).get('name') : '';
+      const name = element ? getBusinessObject(element).get('name') : (e.name || '');
+      const label = element ? (name || typeLabel(getBusinessObject(element))) : name;
+      if (element) numbered.push([id, n, e.message || '']);
       const where = id ? (element
-        ? h('button', { type: 'button', class: 'link', 'data-element-id': id, onclick: () => this.reveal(id),
-          text: name ? `${name}（${id}）` : id })
-        : h('code', { text: id })) : null;
-      return h('li', { 'data-element-id': id || null }, where, where ? '：' : null, e.message || '');
+        ? h('button', { type: 'button', class: 'link', 'data-element-id': id, title: `标识：${id}`,
+          onclick: () => this.reveal(id), text: label })
+        : h('span', {}, label ? `${label} ` : '', h('code', { translate: 'no', text: id }))) : null;
+      const line = e.line ? h('span', { class: 'muted', text: `（第 ${e.line} 行）` }) : null;
+      return h('li', { 'data-element-id': id || null, 'data-n': n }, h('span', { class: 'md-n', text: `${n}.` }), ' ',
+        where, line, where || line ? '：' : null, e.message || '');
     });
-    this.say('error', `校验未通过，未部署（${errors.length} 个问题）：`, items);
-    const ids = [...new Set(errors.map((e) => e.element_id).filter(Boolean))];
-    this.markInvalid(ids);
+    this.say('error', heading || `校验未通过，未部署（${errors.length} 个问题）：`, items);
+    this.markInvalid(numbered);
     if (this.invalid.length) this.reveal(this.invalid[0]);
     this.setStatus('有未部署的修改');
   }
@@ -699,7 +649,7 @@ class ModellerPage {
 }
 
 function start() {
-  const root = document.querySelector('#modeler[data-bpmn-url][data-deploy-url]');
+  const root = document.querySelector('#modeler[data-deploy-url]');
   if (!root) return;
   const page = new ModellerPage(root);
   page.open();
