@@ -53,7 +53,7 @@ def create_app(config=None):
     with app.app_context():
         configure_engine(db.engine)
 
-    from . import deadlines, duty_list  # noqa: F401 - register the functions processes call
+    from . import deadlines, duty_list, grid_events  # noqa: F401 - register the functions processes call
     from .api import register_api
     from .web import web_bp
     from .web.admin import account_bp, admin_bp

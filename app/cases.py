@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from . import audit, caching, duty_list, evidence, notifications, orgs, policy, processes, search, supervision, waits
+from . import audit, builtin_tasks, caching, duty_list, evidence, notifications, orgs, policy, processes, search, supervision, waits
 from .conversation import checked_text
 from .database import lock_case, write_transaction
 from .engine import CaseRun, EngineError, clean_data, resolve_options, validate
@@ -30,13 +30,22 @@ def form_schema(definition, filename, case_data=None):
     schema = definition.form(filename)
     if schema is None:
         return None
-    schema = resolve_options(schema, orgs.form_options)
+    schema = resolve_options(schema, lambda kind: orgs.form_options(kind, case_data))
     return _suggest(schema, case_data or {})
 
 
 def _suggest(schema, case_data):
     """A field marked `x-suggest: list_item_primary` defaults to the list item's primary unit."""
     props = schema.get("properties") or {}
+    by_category = [k for k, p in props.items() if isinstance(p, dict) and p.get("x-suggest") == "category_list_item"]
+    if by_category:
+        from .grid_events import suggested_list_item      # noqa: PLC0415 - grid_events imports this module
+        item = suggested_list_item(case_data)
+        if item:
+            schema = dict(schema, properties=dict(props))
+            for k in by_category:
+                schema["properties"][k] = dict(props[k], default=item)
+            props = schema["properties"]
     wanted = [k for k, p in props.items() if isinstance(p, dict) and p.get("x-suggest") == "list_item_primary"]
     if not wanted:
         return schema
@@ -177,34 +186,57 @@ def start_case(user, process_id, data, files=(), event=None):
     a message or signal starts it, with its data (checked by app/messages.py) as the start data."""
     row, definition, start_schema = start_form(user, process_id, "case.start" if event is None else "message.send")
     clean = check_form(start_schema, data) if event is None else dict(data)
-    engine_data = {k: None for k in ((start_schema or {}).get("properties") or {})}
-    engine_data.update(clean, initiator=user.username, initiator_org=user.org_code)
-    place = _place(user, clean)
-    engine_data.update({k: v for k, v in (("initiator_township", place["township_code"]),
-                                          ("initiator_grid", place["grid_code"])) if v is not None})
     with write_transaction():
-        in_force = orgs.current_list_version()
-        case = Case(process_id=row.process_id, process_version_id=row.id, process_version=row.version,
-                    title=_title(definition, engine_data), urgency=clean.get("urgency"),
-                    list_item=clean.get("list_item") or clean.get("item_code"),
-                    list_version=in_force.version if in_force else None,
-                    initiator=user.username, initiator_org=user.org_code, data=engine_data, **place)
-        db.session.add(case)
-        db.session.flush()
-        if user.org_code:
-            db.session.add(CaseParticipant(case_id=case.id, org_code=user.org_code))
-        if place["township_code"] and place["township_code"] != user.org_code:   # a grid's township sees its events
-            db.session.add(CaseParticipant(case_id=case.id, org_code=place["township_code"]))
-        audit.record("case_started", user.username, case.id, after=clean, org_code=user.org_code,
-                     detail=f"{row.name} 第 {row.version} 版")
-        evidence.attach(user, case, files)
-        if event is not None:
-            audit.record("message_delivered", user.username, case.id, org_code=user.org_code,
-                         after={"name": event[1], "kind": event[0]}, detail=f"由“{event[1]}”发起")
-        run = CaseRun.start(definition)
-        _advance(case, run, user.username, lambda: run.begin(engine_data, event))
+        case, run = _create(user, row, definition, start_schema, clean, files, event)
     _keep(case, run)
     return case
+
+
+def start_within(user, process_id, data, on_behalf_of, place, extra):
+    """Start a case inside the caller's write transaction, for another case's step (a grid event
+    raising a call): the same checks of the start form and the same write path as start_case, but
+    in the name of the unit `on_behalf_of` (the township), with where it is (`place`) and `extra`
+    variables (the link back) given by the caller, who has checked that `user` may."""
+    row = processes.latest_version(process_id)
+    if row is None:
+        raise NotFound(f"没有已部署的流程 {process_id}")
+    definition = processes.definition(row)
+    start_schema = form_schema(definition, definition.start.form)
+    clean = check_form(start_schema, data)
+    case, _run = _create(user, row, definition, start_schema, clean, (), None, on_behalf_of, place, extra)
+    return case
+
+
+def _create(user, row, definition, start_schema, clean, files, event, org_code=None, place=None, extra=None):
+    org_code = org_code or user.org_code
+    engine_data = {k: None for k in ((start_schema or {}).get("properties") or {})}
+    engine_data.update(clean, initiator=user.username, initiator_org=org_code, **(extra or {}))
+    place = place or _place(user, clean)
+    engine_data.update({k: v for k, v in (("initiator_township", place["township_code"]),
+                                          ("initiator_grid", place["grid_code"])) if v is not None})
+    in_force = orgs.current_list_version()
+    case = Case(process_id=row.process_id, process_version_id=row.id, process_version=row.version,
+                title=_title(definition, engine_data), urgency=clean.get("urgency"),
+                list_item=clean.get("list_item") or clean.get("item_code"),
+                list_version=in_force.version if in_force else None,
+                initiator=user.username, initiator_org=org_code, data=engine_data, **place)
+    db.session.add(case)
+    db.session.flush()
+    if org_code:
+        db.session.add(CaseParticipant(case_id=case.id, org_code=org_code))
+    if place["township_code"] and place["township_code"] != org_code:   # a grid's township sees its events
+        db.session.add(CaseParticipant(case_id=case.id, org_code=place["township_code"]))
+    if user.org_code and user.org_code != org_code and user.org_code != place["township_code"]:
+        db.session.add(CaseParticipant(case_id=case.id, org_code=user.org_code))    # who raised it for the unit
+    audit.record("case_started", user.username, case.id, after=clean, org_code=org_code,
+                 detail=f"{row.name} 第 {row.version} 版")
+    evidence.attach(user, case, files)
+    if event is not None:
+        audit.record("message_delivered", user.username, case.id, org_code=user.org_code,
+                     after={"name": event[1], "kind": event[0]}, detail=f"由“{event[1]}”发起")
+    run = CaseRun.start(definition)
+    _advance(case, run, user.username, lambda: run.begin(engine_data, event))
+    return case, run
 
 
 def _place(user, clean):
@@ -376,6 +408,7 @@ def withdraw_case(user, case_id, reason):
         audit.record("case_withdrawn", user.username, case.id, org_code=user.org_code, before=before,
                      after={"status": "withdrawn", "reason": reason}, detail=reason)
         notifications.case_withdrawn(case, cancelled, reason, user.username)
+        builtin_tasks.left_open(case, user.username)
         search.reindex(case)
     return case
 
@@ -631,6 +664,7 @@ def _advance(case, run, actor, step):
     since = time.time()
     try:
         step()
+        _run_builtin_tasks(case, run, actor)
         ready = [] if run.is_completed() else run.ready_tasks()
         fired = run.escalations_since(since)
     except EngineError as e:
@@ -694,6 +728,7 @@ def _advance(case, run, actor, step):
         before = case.status
         case.status = run.final_status()
         _on_end(case, run, actor)
+        builtin_tasks.left_open(case, actor)
         case.closed_at = now
         case.state = None              # a finished workflow is never loaded again
         case.next_timer_at = None
@@ -713,6 +748,23 @@ def _advance(case, run, actor, step):
     waits.project(case, run, actor)
     search.reindex(case)
     return sorted(live, key=lambda r: (r.created_at, r.id))
+
+
+def _run_builtin_tasks(case, run, actor):
+    """The service tasks whose topic the application serves itself (app/builtin_tasks.py: raising a
+    call from a grid event) run at once, in this step's transaction: done with the case's step or
+    not at all. A refusal puts the case on the supervisor's board with the reason."""
+    for _round in range(10):           # a handler's completion may reach another built-in task
+        todo = [t for t in run.external_tasks() if t[3] in builtin_tasks.HANDLERS]
+        if not todo:
+            return
+        for task_id, element_id, name, topic, variables in todo:
+            try:
+                out = builtin_tasks.HANDLERS[topic](case, element_id, variables, actor)
+            except CaseError as e:
+                raise EngineError(f"“{name}”未能完成：{e.message}", element_id) from e
+            run.complete_external(task_id, out)
+    raise EngineError("内置服务任务循环次数过多", None)
 
 
 def _starter(case):

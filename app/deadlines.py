@@ -28,6 +28,10 @@ DEFAULTS = {
     "limits": {
         "sign": {"normal": "PT2H", "urgent": "PT1H", "emergency": "PT30M"},
         "handle": {"normal": "P5D", "urgent": "P3D", "emergency": "P1D"},
+        # a grid event's steps in the township (数字城管's loop runs in hours to a few days)
+        "event_triage": {"normal": "PT4H", "urgent": "PT2H", "emergency": "PT1H"},
+        "event_handle": {"normal": "P3D", "urgent": "P1D", "emergency": "PT4H"},
+        "event_verify": {"normal": "P1D", "urgent": "PT8H", "emergency": "PT4H"},
     },
     "listing_after": "P5D",        # 挂牌督办 this long after a deadline still missed
     "max_reworks": 3,              # a call reworked this often becomes a 问题工单

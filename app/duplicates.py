@@ -29,11 +29,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, select
 
-from . import audit, policy, search
+from . import audit, builtin_tasks, evidence, policy, search
 from .database import lock_case, write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
-from .models import Attachment, AuditEvent, Case, CaseParticipant, Task
+from .models import AuditEvent, Case, CaseParticipant, Task
 from .models.types import utcnow
 from .timefmt import iso
 
@@ -48,6 +48,11 @@ def settings():
     out = dict(DEFAULTS)
     out.update({k: v for k, v in (current_app.config.get("DUPLICATES") or {}).items() if k in DEFAULTS})
     return out
+
+
+class TargetNotFound(NotFound):
+    """The other case of a pair is not there (or out of sight): the case itself was found and may be
+    acted on, so a page says so where the form was instead of answering 404."""
 
 
 def haversine_m(lat1, lng1, lat2, lng2):
@@ -153,14 +158,14 @@ def may_merge(user, case):
 
 
 def _pair(user, case_id, into):
+    case = _case(user, case_id, "case.merge")          # who may, before what they sent
     if not isinstance(into, int) or isinstance(into, bool):
         raise Invalid("请指定要并入的案件", {"into": "应为案件编号"})
-    case = _case(user, case_id, "case.merge")
     if into == case.id:
         raise Conflict("不能合并到案件自身")
     other = db.session.get(Case, into)
     if other is None or not policy.allows(user, "case.read", case=other):
-        raise NotFound("要并入的案件不存在或无权查看")
+        raise TargetNotFound("要并入的案件不存在或无权查看")
     policy.require(user, "case.merge", case=other)
     return case, other
 
@@ -195,7 +200,7 @@ def merge_case(user, case_id, into):
         before = {"status": case.status}
         case.status, case.merged_into, case.closed_at, case.updated_at = "merged", other.id, now, now
         case.state, case.next_timer_at, case.due_at = None, None, None
-        moved = _carry_files(user, case, other)
+        moved = evidence.carry_over(user, case, other, f"来自合并的 #{case.id}")
         if case.initiator_org and not db.session.execute(select(CaseParticipant.id).where(
                 CaseParticipant.case_id == other.id, CaseParticipant.org_code == case.initiator_org)).first():
             db.session.add(CaseParticipant(case_id=other.id, org_code=case.initiator_org))
@@ -206,28 +211,10 @@ def merge_case(user, case_id, into):
                      before={"reporters": [r["username"] for r in reporters(other.id, other)]},
                      after={"merged_case": case.id, "reporter": case.initiator, "reporter_org": case.initiator_org,
                             "files": moved}, detail=f"#{case.id} 并入本件")
+        builtin_tasks.left_open(case, user.username)
         search.reindex(case)
         search.reindex(other)
     return case
-
-
-def _carry_files(user, case, other):
-    """Attach the merged case's files to the open one: the same stored blobs (no copy of the bytes),
-    each on the open case's trail with its SHA-256 as any added file."""
-    moved = 0
-    for f in db.session.execute(select(Attachment).where(Attachment.case_id == case.id)
-                                .order_by(Attachment.id)).scalars().all():
-        row = Attachment(case_id=other.id, name=f.name, size=f.size, content_type=f.content_type, sha256=f.sha256,
-                         thumbnail_sha256=f.thumbnail_sha256, note=f"来自合并的 #{case.id}",
-                         uploaded_by=f.uploaded_by, uploaded_org=f.uploaded_org, uploaded_at=f.uploaded_at)
-        db.session.add(row)
-        db.session.flush()
-        audit.record("attachment_added", user.username, other.id, org_code=user.org_code, detail=f.name,
-                     after={"attachment_id": row.id, "name": f.name, "sha256": f.sha256, "size": f.size,
-                            "content_type": f.content_type, "uploaded_by": f.uploaded_by,
-                            "uploaded_at": iso(f.uploaded_at), "from_case": case.id})
-        moved += 1
-    return moved
 
 
 def dismiss(user, case_id, other_id):

@@ -55,8 +55,12 @@ ORG_KIND_LABELS = {"center": "响应中心", "township": "乡镇（街道）", "
                    "staffing_office": "编办", "legal": "司法局", "leader": "县委县政府", "analyst": "流程管理",
                    "grid": "网格", "platform": "乡镇平台", "stationed": "派驻机构", "office": "其他机关"}
 # the supervision settings: each kind of deadline by the step it times, and the other settings
-LIMIT_KIND_LABELS = {"sign": "签收", "handle": "办理反馈"}
-LIMIT_KIND_HELP = {"sign": "部门收到派单后签收（或退回）的时限", "handle": "部门签收后办理并反馈结果的时限"}
+LIMIT_KIND_LABELS = {"sign": "签收", "handle": "办理反馈", "event_triage": "事件受理分拨", "event_handle": "事件处置",
+                     "event_verify": "事件核查"}
+LIMIT_KIND_HELP = {"sign": "部门收到派单后签收（或退回）的时限", "handle": "部门签收后办理并反馈结果的时限",
+                   "event_triage": "乡镇平台收到网格员上报后受理分拨的时限",
+                   "event_handle": "平台工作人员或派驻机构处置事件的默认时限（分拨时未定时限时）",
+                   "event_verify": "网格员到现场核查处置结果的时限"}
 LIMIT_UNIT_LABELS = {"M": "分钟", "H": "小时", "D": "工作日"}
 SETTING_LABELS = {"listing_after": "超时后挂牌督办", "max_reworks": "返工次数上限", "max_extension_days": "延期最多",
                   "idle_hours": "无进展视为滞留"}

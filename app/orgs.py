@@ -79,8 +79,21 @@ def list_item_label(code):
     return f"{code} {name}" if name else str(code)
 
 
-def form_options(kind):
-    """Choices for a form property marked `x-options`: [(value, label)]."""
+_SOURCES = {}      # kind -> (fn(case data) -> [(value, label)], whether it depends on the case)
+
+
+def register_options(kind, fn, per_case=False):
+    """Another module's choices (a grid event's categories, a township's handlers)."""
+    _SOURCES[kind] = (fn, per_case)
+
+
+def form_options(kind, case_data=None):
+    """Choices for a form property marked `x-options`: [(value, label)] (some depend on the case:
+    the units of its township)."""
+    if kind in _SOURCES:
+        fn, per_case = _SOURCES[kind]
+        key = ("options", kind, (case_data or {}).get("initiator_township")) if per_case else ("options", kind)
+        return _cached(key, lambda: fn(case_data))
     return _cached(("options", kind), lambda: _options(kind))
 
 

@@ -77,7 +77,8 @@ CAPABILITIES = {
     "robot.manage": (("admin",), "设置单位的群机器人"),
     "outbox.read": (("admin",), "查看通知发送情况"),
     "outbox.retry": (("admin",), "重新发送通知"),
-    "case.merge": (("platform", "center"), "合并重复的事件或呼叫"),   # the platform its township's events, the centre calls
+    "case.merge": (("platform", "center"), "合并重复的事件或呼叫"),
+    "case.raise_call": (("platform",), "把网格事件呼叫到县级"),        # the platforms of the event's township   # the platform its township's events, the centre calls
     "command.read": (("leader", "center", "supervisor", "township"), "查看综合指挥"),   # a township its own
     "command.county": (("leader", "center", "supervisor"), "查看全县综合指挥"),
     "message.send": (ANYONE, "发送消息"),                 # to a case one acts on, or to start a process one may
@@ -199,6 +200,16 @@ def _merging(user, case=None, **_):
     return Forbidden("只有本乡镇的平台可以合并事件，只有县级响应中心可以合并呼叫")
 
 
+def _township_platform(user, case=None, **_):
+    """Raising a call from a grid event: a platform of the event's township."""
+    if case is None:
+        return None
+    org = getattr(user, "org", None)
+    if org is not None and org.kind == "platform" and case.township_code and org.parent_code == case.township_code:
+        return None
+    return Forbidden("只有事件所属乡镇的平台可以把事件呼叫到县级")
+
+
 _TARGET_RULES = {
     "notification.read": _own_notification,
     "case.read": _case_in_scope,
@@ -213,6 +224,7 @@ _TARGET_RULES = {
     "extension.request": _own_task("只能为本单位的待办任务申请延期", engine_only=True),
     "message.send": _message_target,
     "case.merge": _merging,
+    "case.raise_call": _township_platform,
 }
 
 

@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from .. import duplicates
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid
 from . import web_bp
 
 
@@ -15,7 +15,7 @@ def duplicates_panel(case):
     """What the panel shows of a case: the case it was merged into, its likely duplicates (open
     cases only), whether the user may merge, and the reporters of a case others were merged into."""
     items = duplicates.similar_cases(current_user, case.id)["items"] if case.status == "open" else []
-    return {"merged_into": case.merged_into, "items": items, "can_merge": duplicates.may_merge(current_user, case),
+    return {"merged_into": case.merged_into, "similar": items, "can_merge": duplicates.may_merge(current_user, case),
             "reporters": duplicates.reporters(case.id, case)}
 
 
@@ -37,7 +37,7 @@ def _other(field):
 def merge_case(case_id):
     try:
         case = duplicates.merge_case(current_user, case_id, _other("into"))
-    except (Invalid, Conflict, NotFound) as e:
+    except (Invalid, Conflict, duplicates.TargetNotFound) as e:
         flash(e.message, "error")
         return _back(case_id)
     flash(f"已将 #{case.id} 合并到本件，照片和上报人已并入", "ok")
@@ -50,6 +50,6 @@ def dismiss_duplicate(case_id):
     try:
         duplicates.dismiss(current_user, case_id, _other("other"))
         flash("已记录：两件保持独立，不再作为重复提示", "ok")
-    except (Invalid, Conflict, NotFound) as e:
+    except (Invalid, Conflict, duplicates.TargetNotFound) as e:
         flash(e.message, "error")
     return _back(case_id)
