@@ -182,13 +182,59 @@ def resume_event(call, actor):
                                                           {"call_status": call.status, "call_case_id": call.id}))
 
 
-def linked_cases(case):
-    """[(label, case id)] of the cases linked to this one: the call raised from an event, the event a
-    call was raised from (for the case page and the dossier)."""
+def linked_cases(user, case):
+    """[(label, case id, status)] of the cases linked to this one that `user` may see: the call raised
+    from an event, the event a call was raised from (the case page, the task pages and the dossier)."""
     data = case.data or {}
     out = []
     if isinstance(data.get("call_case_id"), int):
-        out.append(("呼叫县级", data["call_case_id"]))
+        out.append(("已呼叫县级", data["call_case_id"]))
     if isinstance(data.get("source_case_id"), int):
         out.append(("来自网格事件", data["source_case_id"]))
-    return [(label, cid) for label, cid in out if db.session.get(Case, cid) is not None]
+    shown = []
+    for label, cid in out:
+        other = db.session.get(Case, cid)
+        if other is not None and policy.allows(user, "case.read", case=other):
+            shown.append((label, cid, other.status))
+    return shown
+
+
+def panel(user, case):
+    """What the case and task pages show of a grid event (or of a call raised from one), or None."""
+    data = case.data or {}
+    if case.process_id != EVENT_PROCESS and not isinstance(data.get("source_case_id"), int):
+        return None
+    source = case
+    if case.process_id != EVENT_PROCESS:
+        source = db.session.get(Case, data["source_case_id"]) or case
+    sdata = source.data or {}
+    loc = sdata.get("location") if isinstance(sdata.get("location"), dict) else {}
+    names = orgs.org_names()
+    return {"is_event": case.process_id == EVENT_PROCESS,
+            "category": category_label(source.category) if source.category else None,
+            "grid": names.get(source.grid_code) if source.grid_code else None,
+            "address": loc.get("address"), "lat": source.lat, "lng": source.lng,
+            "description": sdata.get("description"), "linked": linked_cases(user, case)}
+
+
+# --- the map ------------------------------------------------------------------------------------------
+def outlines(user):
+    """The GeoJSON outlines a map shows `user`: their township and its grids (a grid worker, a
+    platform, a stationed agency, a township), or every township and grid for the county's roles."""
+    policy.require(user, "geo.read")
+    org = user.org
+    township = None
+    if org is not None:
+        township = org.code if org.kind == "township" else org.parent_code if org.kind in ("grid", "platform", "stationed") \
+            else None
+    stmt = select(OrgUnit).where(OrgUnit.kind.in_(("township", "grid")), OrgUnit.outline.is_not(None),
+                                 OrgUnit.active.is_(True))
+    if township is not None:
+        stmt = stmt.where((OrgUnit.code == township) | (OrgUnit.parent_code == township))
+    features = []
+    for u in db.session.execute(stmt.order_by(OrgUnit.kind.desc(), OrgUnit.code)).scalars():
+        geometry = u.outline.get("geometry", u.outline) if isinstance(u.outline, dict) else None
+        if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon"):
+            features.append({"type": "Feature", "geometry": geometry,
+                             "properties": {"code": u.code, "name": u.name, "kind": u.kind, "township": u.parent_code}})
+    return {"type": "FeatureCollection", "features": features}

@@ -81,6 +81,7 @@ CAPABILITIES = {
     "case.raise_call": (("platform",), "把网格事件呼叫到县级"),        # the platforms of the event's township   # the platform its township's events, the centre calls
     "command.read": (("leader", "center", "supervisor", "township"), "查看综合指挥"),   # a township its own
     "command.county": (("leader", "center", "supervisor"), "查看全县综合指挥"),
+    "geo.read": (ANYONE, "查看网格地图"),                 # one's own township's outlines; county roles all
     "message.send": (ANYONE, "发送消息"),                 # to a case one acts on, or to start a process one may
     "external_task.work": (("integration",), "领取和办理外部任务"),
 }
@@ -457,6 +458,8 @@ ROUTES = {
     "api.dismiss_duplicate": "case.merge",
     "web.merge_case": "case.merge",
     "web.dismiss_duplicate": "case.merge",
+    # grid outlines for the report form's and the task pages' maps (one's own township; the county all)
+    "web.grid_outlines": "geo.read",
 }
 
 

@@ -102,10 +102,12 @@ def shown_value(prop, value):
     for choice in prop.get("oneOf") or []:
         if isinstance(choice, dict) and choice.get("const") == value:
             return choice.get("title") or value
-    if options in ("departments", "townships", "list_units"):
+    if options in ("departments", "townships", "list_units", "township_handlers"):
         return unit_label(value)
     if options == "list_items":
         return list_item_label(value)
+    if options and isinstance(value, str):        # another module's choices (a grid event's categories)
+        return dict(orgs.form_options(options)).get(value, value)
     return value
 
 

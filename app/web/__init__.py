@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import auth, cases, conversation as talk, deadlines, evidence, lists, orgs, policy, processes, scope, waits
+from .. import auth, cases, conversation as talk, deadlines, evidence, grid_events, lists, orgs, policy, processes, scope, waits
 # by name: app.web.supervision, the blueprint, takes the module's own name in this package
 from ..supervision import (marks as deadline_mark, may_request_extension, request_extension as ask_extension,
                            task_extensions)
@@ -167,6 +167,20 @@ def _prefill_source(schema):
                        ((schema["properties"].get(source) or {}).get("oneOf") or []) if isinstance(c, dict)]
             return {"field": name, "source": source, "choices": choices}
     return None
+
+
+@web_bp.app_template_global()
+def grid_event_panel(case):
+    return grid_events.panel(current_user, case)
+
+
+@web_bp.route("/geo/outlines.json")
+@login_required
+def grid_outlines():
+    """The township and grid outlines of the user's maps (GeoJSON), cached briefly by the browser."""
+    response = jsonify(grid_events.outlines(current_user))
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @web_bp.route("/cases/<int(max=2147483647):case_id>")

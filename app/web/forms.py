@@ -40,6 +40,7 @@ class Widget:
     minimum: object = None
     maximum: object = None
     fields: list = field(default_factory=list)    # the sub-widgets of an object
+    step: str = None     # a number input's step: "any" for a number, none (whole numbers) for an integer
 
 
 def _choices(prop):
@@ -64,13 +65,13 @@ def widgets(schema, values, errors, prefix=""):
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict) or prop.get("readOnly"):
             continue
-        t = prop.get("type", "string")
+        t = _type_of(prop)
         value = values.get(name, prop.get("default"))
         w = Widget(name=prefix + name, title=prop.get("title") or name, kind="text", required=name in required,
                    value=value, error=(errors or {}).get(name), description=prop.get("description"))
         choices = _choices(prop)
         if t == "object":
-            w.kind = "object"
+            w.kind = "location" if prop.get("x-widget") == "location" else "object"
             w.fields = widgets(prop, value, _nested_errors(errors, name), prefix=w.name + ".")
         elif t == "boolean":
             w.kind = "radio_bool"
@@ -83,14 +84,25 @@ def widgets(schema, values, errors, prefix=""):
             w.choices = choices
         elif t in ("integer", "number"):
             w.kind = "number"
+            w.step = "any" if t == "number" else None
             w.minimum, w.maximum = prop.get("minimum"), prop.get("maximum")
             if t == "integer" and w.minimum is not None and w.maximum is not None and w.maximum - w.minimum <= 9:
                 w.kind = "radio"
                 w.choices = [(i, str(i)) for i in range(int(w.minimum), int(w.maximum) + 1)]
+        elif t == "string" and prop.get("format") == "date":
+            w.kind = "date"
         elif t == "string" and (prop.get("maxLength") or 0) > 200:
             w.kind = "textarea"
         out.append(w)
     return out
+
+
+def _type_of(prop):
+    """A property's type; of a list of types (["string", "null"]: may be left empty), the first not null."""
+    t = prop.get("type", "string")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), "string")
+    return t
 
 
 def _empty(value):
@@ -105,7 +117,7 @@ def parse_form(schema, form, prefix=""):
         if not isinstance(prop, dict):
             continue
         key = prefix + name
-        t = prop.get("type", "string")
+        t = _type_of(prop)
         if t == "object":
             sub = parse_form(prop, form, prefix=key + ".")
             if not all(_empty(v) for v in sub.values()):
