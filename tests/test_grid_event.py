@@ -131,3 +131,33 @@ def test_only_grid_workers_report_and_a_township_without_platforms_cannot_take_r
     r = users["grid_a"].post("/cases", json={"process_id": "grid_event", "data": {
         "category": "no_such", "description": "分类不存在", "location": MARKET, "urgency": "normal"}})
     assert r.status_code == 422 and "category" in r.json["errors"]
+
+
+@pytest.mark.lifecycle
+def test_two_app_processes_take_turns_on_an_event_and_its_call(app, database_url, process_caches, users):
+    """The event's steps on one app process, its call's on another (each with its own caches), the
+    event resumed by the second: nothing stale, nothing lost."""
+    from conftest import ApiUser, _make_app
+    other = _make_app(database_url, PROCESS_CACHES=process_caches)
+
+    class There(dict):
+        def __missing__(self, name):
+            self[name] = ApiUser(other.test_client(), name)
+            return self[name]
+    there = There()
+
+    event = report(users, category="pollution", text="灵山大街夜市油烟扰民，多次劝导无效")
+    platform = users["platform_a_zl"]
+    platform.complete(platform.task(event["id"], "受理分拨"), {"route": "call", "opinion": "需县级部门执法"})
+    call_id = there["grid_a"].get(f"/cases/{event['id']}").json["data"]["call_case_id"]
+    accept_and_dispatch(there, call_id, co=())
+    sign_and_handle(there, call_id, departments=("dept_zf",))
+    review_evaluate_and_rate(there, call_id)
+    assert users["center"].get(f"/cases/{call_id}").json["status"] == "closed"
+    grid = users["grid_a"]                                    # back on the first process
+    grid.complete(grid.task(event["id"], "现场核查"), {"verified": True})
+    assert there["grid_a"].get(f"/cases/{event['id']}").json["status"] == "closed"
+    with other.app_context():
+        from app.extensions import db
+        db.session.remove()
+        db.engine.dispose()
