@@ -5,7 +5,7 @@ import time
 import click
 from flask import current_app
 
-from . import accounts, audit, demo, demo_history, external_tasks, integrity, notifications, processes, search
+from . import accounts, audit, demo, demo_events, demo_history, external_tasks, integrity, notifications, processes, search
 from .auth import PASSWORD_RULES
 from .errors import CaseError
 from .extensions import db, scheduler
@@ -54,6 +54,7 @@ def register_cli(app):
             if current_app.config["HUYING_DEMO_HISTORY"]:
                 summary = demo_history.load_history()
                 click.echo(f"demo history loaded: {summary['calls']} calls")
+                click.echo(f"demo grid events raised: {demo_events.load_events()}")
         if search.check(deep=False):    # cases from before the index (a migrated database): index them once
             click.echo(f"search index rebuilt: {search.reindex_all()} cases")
 
