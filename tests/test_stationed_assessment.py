@@ -144,3 +144,14 @@ def test_the_stationed_weight_is_checked_with_the_township_weight(app):
         assert reports.check_weights({"stationed_weight": 0.3}) == {}
         assert "stationed_weight" in reports.check_weights({"stationed_weight": 1.5})
         assert "stationed_weight" in reports.check_weights({"township_weight": 0.6, "stationed_weight": 0.5})
+
+
+def test_the_org_tree_shows_the_agency_under_its_township_with_its_home_department(app):
+    page = web_login(app, "admin").get("/admin/units").get_data(as_text=True)
+    town = page.index('id="unit-T01"')
+    agency = page.index("岱庙综合执法中队（派驻单位：综合行政执法局）")
+    assert town < agency < page.index('id="unit-T02"')
+    branch = page[town:page.index('id="unit-T02"')]
+    assert 'data-kind="grid"' in branch and 'data-kind="platform"' in branch and 'data-kind="stationed"' in branch
+    department = page[page.index('id="unit-D01"'):]
+    assert "派驻机构：" in department.split("</li>")[0] and "岱庙综合执法中队（岱庙街道）" in department

@@ -171,7 +171,9 @@ def units():
         else:
             flash(f"已新建单位：{unit.name}（{unit.code}）", "ok")
             return redirect(url_for("admin.units") + f"#unit-{unit.code}")
+    under, stationed, people, names = orgs.unit_branches(current_user)
     return render_template("admin_units.html", tree=orgs.unit_tree(current_user), kinds=ORG_KIND_LABELS,
+                           under=under, stationed=stationed, people=people, names=names,
                            values=values, errors=errors, code_rule=orgs.UNIT_CODE_RULE), (422 if errors else 200)
 
 
