@@ -66,6 +66,7 @@ SETTING_LABELS = {"listing_after": "超时后挂牌督办", "max_reworks": "返�
                   "idle_hours": "无进展视为滞留"}
 # the assessment's weights (考核报表)
 WEIGHT_LABELS = {"response": "响应率权重", "resolution": "解决率权重", "satisfaction": "满意率权重",
-                 "township_weight": "乡镇评价占部门得分", "flag_deduction": "每个督查标记扣分",
+                 "township_weight": "乡镇评价占部门得分",
+                 "stationed_weight": "派驻机构评价占部门得分", "flag_deduction": "每个督查标记扣分",
                  "order_deduction": "每张督办单扣分", "invalid_call_deduction": "每件不予受理的呼叫扣乡镇",
                  "list_size": "红黑榜各取", "min_volume": "参与排名的最少件数"}

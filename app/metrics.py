@@ -34,6 +34,10 @@ DEFAULT_WEIGHTS = {
     "response": 0.30, "resolution": 0.35, "satisfaction": 0.35,
     # the townships' evaluation counts one third of a department's score (Changyi rule, §4.2); configurable
     "township_weight": 1 / 3,
+    # the townships' rating of the department's stationed agencies (乡镇对派驻机构一事一评) counts 20 %:
+    # below the townships' one third on the calls (the county's own work) and taken out of the platform
+    # score's share, so a department's score still weighs its own handling most; configurable
+    "stationed_weight": 0.2,
     "flag_deduction": 2.0,      # points off per supervisor's flag on the unit (呼叫不响应 / 响应不作为, 乱呼叫 / 应呼未呼)
     "order_deduction": 1.0,     # points off per supervision order (督办单) the department drew
     "invalid_call_deduction": 2.0,   # points off a township per call rejected as improper (不予受理)
@@ -252,16 +256,23 @@ def rating_score(avg_rating):
     return None if avg_rating is None else avg_rating * 20
 
 
-def department_score(platform, township_rating_avg, weights=None):
-    """部门得分 = w × the townships' evaluation (rating average × 20) + (1 − w) × the platform score,
-    w = `township_weight` (one third by default). Without ratings the platform score alone."""
-    w = (weights or DEFAULT_WEIGHTS)["township_weight"]
-    evaluation = rating_score(township_rating_avg)
+def department_score(platform, township_rating_avg, weights=None, stationed_rating_avg=None):
+    """部门得分 = w_t × the townships' evaluation (rating average × 20) + w_s × the townships' rating
+    of its stationed agencies (average × 20) + (1 − w_t − w_s) × the platform score, w_t =
+    `township_weight` (one third by default), w_s = `stationed_weight`. A part without ratings drops
+    out and its weight goes back to the platform score (no stationed ratings: the score is what it was
+    without them). Without a platform score, the rating parts by their weights."""
+    w = dict(DEFAULT_WEIGHTS, **(weights or {}))
+    parts = [(w["township_weight"], rating_score(township_rating_avg)),
+             (w.get("stationed_weight", 0.0), rating_score(stationed_rating_avg))]
+    known = [(wt, v) for wt, v in parts if v is not None]
     if platform is None:
-        return evaluation
-    if evaluation is None:
-        return platform
-    return w * evaluation + (1 - w) * platform
+        total = sum(wt for wt, _ in known)
+        if not known:
+            return None
+        return sum(wt * v for wt, v in known) / total if total else mean(v for _, v in known)
+    rest = max(0.0, 1 - sum(wt for wt, _ in known))
+    return sum(wt * v for wt, v in known) + rest * platform
 
 
 def invalid_call_rate(calls):
@@ -327,16 +338,86 @@ def order_rates(orders, now):
     }
 
 
-def department_row(org, orders, flags, now, weights=None):
+def department_row(org, orders, flags, now, weights=None, stationed=None):
+    """A department's row; `stationed` the ratings [Rating] of its stationed agencies in the period."""
     w = weights or DEFAULT_WEIGHTS
     row = {"org": org, **order_rates(orders, now)}
+    stationed = stationed or []
+    row["stationed_rating"] = average_rating(r.rating for r in stationed)
+    row["stationed_ratings"] = sum(1 for r in stationed if r.rating is not None)
     row["flags"] = flags
     row["supervision_orders"] = sum(o.supervision_orders for o in orders)
     deductions = w["flag_deduction"] * flags + w["order_deduction"] * row["supervision_orders"]
     row["platform_score"] = platform_score(row["response_rate"], row["resolution_rate"], row["satisfaction_rate"],
                                            deductions, w) if orders else None
-    row["score"] = department_score(row["platform_score"], row["township_rating"], w) if orders else None
+    row["score"] = department_score(row["platform_score"], row["township_rating"], w,
+                                    row["stationed_rating"]) if orders else None
     return row
+
+
+# --- the stationed agencies (派驻机构), rated by their townships event by event (一事一评) ------------
+@dataclass
+class Rating:
+    """A township's rating of a stationed agency's handling of one event (grid_event's rate_stationed)."""
+    case_id: int
+    agency: str
+    township: str | None
+    rating: int | None
+    satisfied: bool | None
+
+
+def load_stationed(start, end, agencies=None):
+    """([Rating], {agency: events handled}) for the rate_stationed tasks completed in [start, end):
+    the agency rated is the org of the case's latest completed 'handle' task (before the rating).
+    `agencies` limits both to those codes. Read from the task projection only."""
+    from sqlalchemy import or_
+
+    from .extensions import db
+    from .models import Task
+
+    r = Task.result
+    rated = db.session.execute(
+        select(Task.id, Task.case_id, Task.org_code, Task.completed_at, r["rating"].as_integer().label("rating"),
+               r["satisfied"].as_boolean().label("satisfied"))
+        .where(Task.process_id == "grid_event", Task.element_id == "rate_stationed", Task.status == "completed",
+               Task.completed_at >= start, Task.completed_at < end)).all()
+    handled = db.session.execute(
+        select(Task.id, Task.case_id, Task.org_code, Task.completed_at)
+        .where(Task.process_id == "grid_event", Task.element_id == "handle", Task.status == "completed",
+               or_(Task.case_id.in_({t.case_id for t in rated}),
+                   and_(Task.completed_at >= start, Task.completed_at < end)))
+        .order_by(Task.completed_at, Task.id)).all()
+    by_case = {}
+    events = {}
+    for h in handled:
+        by_case.setdefault(h.case_id, []).append(h)
+        if start <= h.completed_at < end:
+            events.setdefault(h.org_code, set()).add(h.case_id)
+    ratings = []
+    for t in rated:
+        before = [h for h in by_case.get(t.case_id, []) if h.completed_at <= t.completed_at] or by_case.get(t.case_id)
+        if not before:
+            continue
+        agency = before[-1].org_code
+        if agencies is not None and agency not in agencies:
+            continue
+        rating = t.rating if t.rating is not None and 1 <= t.rating <= 5 else None
+        ratings.append(Rating(t.case_id, agency, t.org_code, rating, t.satisfied))
+    counts = {a: len(c) for a, c in events.items() if agencies is None or a in agencies}
+    return ratings, counts
+
+
+def stationed_rows(agencies, ratings, events):
+    """One row per stationed agency: `agencies` [(code, name, township, home department)]."""
+    rows = []
+    for code, name, township, home in agencies:
+        mine = [r for r in ratings if r.agency == code]
+        answered = [r for r in mine if r.satisfied is not None]
+        rows.append({"org": code, "name": name, "township": township, "home": home,
+                     "events": events.get(code, 0), "ratings": sum(1 for r in mine if r.rating is not None),
+                     "rating": average_rating(r.rating for r in mine),
+                     "satisfied_share": ratio(sum(1 for r in answered if r.satisfied), len(answered))})
+    return rows
 
 
 def township_row(org, calls, orders, flags, weights=None):
@@ -491,13 +572,15 @@ def _step(t):
                 warn=t.warn_at)
 
 
-def report(period, now, zone, names, departments, townships, weights=None, case_scope=None, department=None):
+def report(period, now, zone, names, departments, townships, weights=None, case_scope=None, department=None,
+           stationed=None):
     """The whole report for a period: totals, one row per department and per township (ranked,
     with red and black lists), and the monthly trend of the three rates.
 
     `names` {org code: name}; `departments` / `townships` the org codes to list even without
     records; `case_scope` restricts the calls (a user's scope), `department` the orders to that
-    department's own."""
+    department's own; `stationed` [(code, name, township code, home department code)] the stationed
+    agencies (派驻机构) whose ratings count for their home departments and are listed."""
     w = dict(DEFAULT_WEIGHTS, **(weights or {}))
     key, label, start, end = parse_period(period, zone)
     orders, calls, flags = load(start, end, zone, case_scope)
@@ -509,7 +592,13 @@ def report(period, now, zone, names, departments, townships, weights=None, case_
         by_town_orders.setdefault(o.township, []).append(o)
     for c in calls:
         by_town_calls.setdefault(c.township, []).append(c)
-    dept_rows = [department_row(org, by_dept.get(org, []), flags.get(org, 0), now, w)
+    agencies = [a for a in (stationed or []) if not department or a[3] == department]
+    home = {a[0]: a[3] for a in agencies}
+    ratings, events = load_stationed(start, end, set(home))
+    by_home = {}
+    for r in ratings:
+        by_home.setdefault(home[r.agency], []).append(r)
+    dept_rows = [department_row(org, by_dept.get(org, []), flags.get(org, 0), now, w, by_home.get(org))
                  for org in sorted(set(departments) | set(by_dept))]
     town_rows = [township_row(org, by_town_calls.get(org, []), by_town_orders.get(org, []), flags.get(org, 0), w)
                  for org in sorted(set(townships) | set(by_town_calls))]
@@ -527,6 +616,9 @@ def report(period, now, zone, names, departments, townships, weights=None, case_
                        "basis": "按呼叫发起时间归期"},
             "weights": w, "totals": totals,
             "departments": rank(dept_rows, w, "orders"), "townships": rank(town_rows, w, "calls"),
+            "stationed": [dict(r, township_name=names.get(r["township"], r["township"]),
+                               home_name=names.get(r["home"], r["home"]))
+                          for r in stationed_rows(agencies, ratings, events)],
             "trend": trend(orders, calls, months_between(start, end), now)}
 
 

@@ -143,6 +143,27 @@ def unit_tree(actor):
     return sorted(grouped.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
 
 
+def unit_branches(actor):
+    """The org's branches for the tree (admin): {township code: [grid, platform and stationed units
+    under it]}, {department code: [its stationed agencies]}, {org code: [its active users' names]}
+    and {code: name}."""
+    policy.require(actor, "orgs.manage")
+    units = db.session.execute(select(OrgUnit).order_by(OrgUnit.kind, OrgUnit.code)).scalars().all()
+    under, stationed = {}, {}
+    rank = {"grid": 0, "platform": 1, "stationed": 2}
+    for u in sorted(units, key=lambda u: (rank.get(u.kind, 3), u.code)):
+        if u.parent_code and u.kind in rank:
+            under.setdefault(u.parent_code, []).append(u)
+        if u.kind == "stationed" and u.home_code:
+            stationed.setdefault(u.home_code, []).append(u)
+    people = {}
+    for code, name, username in db.session.execute(
+            select(OrgUnit.code, User.name, User.username).join(User, User.org_id == OrgUnit.id)
+            .where(User.active.is_(True)).order_by(User.username)):
+        people.setdefault(code, []).append(name or username)
+    return under, stationed, people, {u.code: u.name for u in units}
+
+
 def create_unit(actor, code, name, kind):
     """A new org unit (admin): a township or department is offered in the forms from the next request."""
     policy.require(actor, "orgs.manage")

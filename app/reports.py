@@ -14,8 +14,8 @@ from .models import Case, Setting
 from .models.types import utcnow
 from .timefmt import local_zone
 
-WEIGHT_KEYS = ("response", "resolution", "satisfaction", "township_weight", "flag_deduction", "order_deduction",
-               "invalid_call_deduction", "list_size", "min_volume")
+WEIGHT_KEYS = ("response", "resolution", "satisfaction", "township_weight", "stationed_weight", "flag_deduction",
+               "order_deduction", "invalid_call_deduction", "list_size", "min_volume")
 
 
 def weights():
@@ -28,7 +28,7 @@ def weights():
     return w
 
 
-SHARE_WEIGHTS = ("response", "resolution", "satisfaction", "township_weight")
+SHARE_WEIGHTS = ("response", "resolution", "satisfaction", "township_weight", "stationed_weight")
 POINT_WEIGHTS = ("flag_deduction", "order_deduction", "invalid_call_deduction")
 
 
@@ -53,6 +53,8 @@ def check_weights(value):
     merged = {**weights(), **{k: v for k, v in value.items() if k not in errors}}
     if not errors and merged["response"] + merged["resolution"] + merged["satisfaction"] <= 0:
         errors["response"] = "三率权重之和应大于 0"
+    if not errors and merged["township_weight"] + merged["stationed_weight"] > 1:
+        errors["stationed_weight"] = "乡镇评价与派驻机构评价所占比例之和不应超过 100%"
     return errors
 
 
@@ -108,17 +110,20 @@ def county_report(user, period, now=None):
     _period(period)
     args = (period, now or utcnow(), local_zone(), orgs.org_names(), [u.code for u in orgs.org_units("department")],
             [u.code for u in orgs.org_units("township")], weights())
-    full = metrics.report(*args)
+    agencies = [(u.code, u.name, u.parent_code, u.home_code) for u in orgs.org_units("stationed")]
+    full = metrics.report(*args, stationed=agencies)
     view = policy.report_view(user)
     if view is None:
         return full
     rows, own, cases, department = view
-    mine = metrics.report(*args, case_scope=cases, department=department)
+    mine = metrics.report(*args, case_scope=cases, department=department, stationed=agencies)
     others = {"departments": "其他部门", "townships": "其他乡镇"}[rows]
     seen = [r if r["org"] == own else _rank_only(r, others) for r in full[rows]]
     mine_row = next((r for r in seen if r["org"] == own), None)
     ranked = sum(1 for r in seen if r["rank"] is not None)
-    out = dict(full, totals=mine["totals"], trend=mine["trend"], departments=[], townships=[],
+    # a department sees its own stationed agencies, a township those stationed with it
+    own_agencies = [r for r in full["stationed"] if r["home" if department else "township"] == own]
+    out = dict(full, totals=mine["totals"], trend=mine["trend"], departments=[], townships=[], stationed=own_agencies,
                own={"rows": rows, "org": own, "rank": mine_row["rank"] if mine_row else None, "ranked": ranked})
     out[rows] = seen
     return out

@@ -30,7 +30,7 @@ FORM = {"limits.sign.normal.n": "3", "limits.sign.normal.unit": "H",
         "max_reworks": "3", "max_extension_days": "10", "idle_hours": "72"}
 
 # the weights form as it opens with the defaults in force
-WEIGHTS = {"response": "30", "resolution": "35", "satisfaction": "35", "township_weight": "33.33",
+WEIGHTS = {"response": "30", "resolution": "35", "satisfaction": "35", "township_weight": "33.33", "stationed_weight": "20",
            "flag_deduction": "2", "order_deduction": "1", "invalid_call_deduction": "2", "list_size": "5",
            "min_volume": "3"}
 

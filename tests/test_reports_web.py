@@ -81,7 +81,9 @@ def test_a_department_sees_its_own_score_and_rank_and_only_the_ranks_of_the_othe
     d02 = re.search(r'<tr data-org="D02" class="l-black">(.*?)</tr>', page, re.S).group(1)
     assert "33.3" in d02 and "自然资源和规划局" in d02
     assert "综合行政执法局" not in page and "生态环境分局" not in page and "95.6" not in page
-    assert 'id="townships"' not in page and "岱庙街道" not in page
+    # the townships appear only as where the department's own stationed agencies are (派驻机构评价)
+    outside = re.sub(r'<table class="list rp-table" id="stationed">.*?</table>', "", page, flags=re.S)
+    assert 'id="townships"' not in page and "岱庙街道" not in outside
     others = re.findall(r'<tr data-org=""[^>]*>(.*?)</tr>', page, re.S)
     assert others and all("其他部门" in r and "%" not in r for r in others)
     assert re.search(r'<td class="num c-rank">1</td>\s*<td class="rp-name">其他部门</td>', others[0])
@@ -152,7 +154,7 @@ def test_three_rates_and_ranking_for_calls_driven_through_the_api(app, users):
 
     # the weights in force, the department score explained, and the chart data for reports.js
     assert '<strong id="township-weight">1/3（33.3%）</strong>' in page
-    assert "乡镇评价得分 × 1/3（33.3%） + 平台得分 × 2/3（66.7%）" in page
+    assert "乡镇评价得分 × 1/3（33.3%） + 派驻机构评价得分 × 20% + 平台得分 ×（其余比例，两项评价都有时为 46.7%）" in page
     assert "口径说明" in page and "响应率</dt>" in page and "无效呼叫率</dt>" in page
     chart = json.loads(section(page, "report-data"))
     assert chart["departments"][0] == {"name": "综合行政执法局", "score": 95.6, "list": "red"}
@@ -185,7 +187,7 @@ def test_the_spreadsheet_has_the_figures_of_the_api(app, users):
     assert f"huying-report-{period}.xlsx" in r.headers["Content-Disposition"]
 
     book = load_workbook(io.BytesIO(r.data))
-    assert book.sheetnames == ["汇总", "部门", "乡镇"]
+    assert book.sheetnames == ["汇总", "部门", "乡镇", "派驻机构"]
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True) if row[0]}
     assert summary["统计期"] == api["period"]["label"] and summary["归期口径"] == "按呼叫发起时间归期"
     assert summary["呼叫数"] == api["totals"]["calls"] == 6

@@ -317,6 +317,9 @@ class DepartmentRow(Rates):
     warnings = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
     flags = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
     supervision_orders = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
+    stationed_rating = fields.Float(allow_none=True, metadata={
+        "description": "派驻机构评价: the townships' ratings (1–5) of its stationed agencies; " + HIDDEN})
+    stationed_ratings = fields.Integer(allow_none=True, metadata={"description": HIDDEN})
     platform_score = fields.Float(allow_none=True)
     score = fields.Float(allow_none=True)
     rank = fields.Integer(allow_none=True)
@@ -351,6 +354,19 @@ class TrendPoint(Base):
     satisfaction_rate = fields.Float(allow_none=True)
 
 
+class StationedRow(Base):
+    org = fields.String()
+    name = fields.String()
+    township = fields.String(allow_none=True)
+    township_name = fields.String(allow_none=True)
+    home = fields.String(allow_none=True)
+    home_name = fields.String(allow_none=True)
+    events = fields.Integer(metadata={"description": "events handled (completed 'handle' tasks) in the period"})
+    ratings = fields.Integer()
+    rating = fields.Float(allow_none=True)
+    satisfied_share = fields.Float(allow_none=True)
+
+
 class OwnRank(Base):
     rows = fields.String(metadata={"description": "departments or townships: the list the unit is ranked in"})
     org = fields.String()
@@ -367,6 +383,9 @@ class Report(Base):
     departments = fields.List(fields.Nested(DepartmentRow))
     townships = fields.List(fields.Nested(TownshipRow))
     trend = fields.List(fields.Nested(TrendPoint))
+    stationed = fields.List(fields.Nested(StationedRow), metadata={
+        "description": "the stationed agencies (派驻机构) and their townships' ratings (一事一评); a department "
+                       "sees its own agencies, a township those stationed with it"})
 
 
 class Weights(Base):
@@ -374,6 +393,7 @@ class Weights(Base):
     resolution = fields.Float()
     satisfaction = fields.Float()
     township_weight = fields.Float()
+    stationed_weight = fields.Float()
     flag_deduction = fields.Float()
     order_deduction = fields.Float()
     invalid_call_deduction = fields.Float()
@@ -390,6 +410,7 @@ class WeightsIn(Schema):
     resolution = fields.Float(validate=validate.Range(min=0, max=1))
     satisfaction = fields.Float(validate=validate.Range(min=0, max=1))
     township_weight = fields.Float(validate=validate.Range(min=0, max=1))
+    stationed_weight = fields.Float(validate=validate.Range(min=0, max=1))
     flag_deduction = fields.Float(validate=validate.Range(min=0, max=100))
     order_deduction = fields.Float(validate=validate.Range(min=0, max=100))
     invalid_call_deduction = fields.Float(validate=validate.Range(min=0, max=100))

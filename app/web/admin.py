@@ -171,7 +171,9 @@ def units():
         else:
             flash(f"已新建单位：{unit.name}（{unit.code}）", "ok")
             return redirect(url_for("admin.units") + f"#unit-{unit.code}")
+    under, stationed, people, names = orgs.unit_branches(current_user)
     return render_template("admin_units.html", tree=orgs.unit_tree(current_user), kinds=ORG_KIND_LABELS,
+                           under=under, stationed=stationed, people=people, names=names,
                            values=values, errors=errors, code_rule=orgs.UNIT_CODE_RULE), (422 if errors else 200)
 
 
@@ -277,6 +279,7 @@ WEIGHT_UNITS = {**{k: "%" for k in PERCENT_KEYS}, **{k: "分" for k in POINT_KEY
                 "min_volume": "件"}
 WEIGHT_HELP = {"response": "三率按各自权重折算为平台得分，合计不必为 100%",
                "township_weight": "部门综合得分中乡镇评价所占比例，其余为平台得分",
+               "stationed_weight": "部门综合得分中乡镇对其派驻机构一事一评所占比例；与乡镇评价之和不超过 100%",
                "invalid_call_deduction": "乡镇得分中每件被不予受理的呼叫所扣分数",
                "list_size": "红榜、黑榜各取的单位数",
                "min_volume": "工单（部门）或呼叫（乡镇）少于此数的单位不参与排名"}

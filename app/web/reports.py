@@ -31,6 +31,7 @@ DEPARTMENT_COLUMNS = [
     ("return_rate", "回退率", "pct"), ("rework_rate", "重办率", "pct"), ("overdue", "超期", "int"),
     ("reminder_rate", "催办率", "pct"), ("urges", "被催办", "int"), ("supervision_orders", "督办单", "int"),
     ("flags", "督查标记", "int"), ("township_rating", "乡镇评价", "rating"),
+    ("stationed_rating", "派驻机构评价", "rating"), ("stationed_ratings", "派驻评价数", "int"),
     ("platform_score", "平台得分", "score"), ("score", "综合得分", "score"), ("list", "榜单", "list"),
 ]
 TOWNSHIP_COLUMNS = [
@@ -39,6 +40,11 @@ TOWNSHIP_COLUMNS = [
     ("invalid_call_rate", "无效呼叫率", "pct"), ("resolution_rate", "解决率", "pct"),
     ("satisfaction_rate", "满意率", "pct"), ("rating_received", "部门评分", "rating"), ("flags", "督查标记", "int"),
     ("score", "得分", "score"), ("list", "榜单", "list"),
+]
+STATIONED_COLUMNS = [
+    ("name", "派驻机构", "text"), ("township_name", "所在乡镇", "text"), ("home_name", "派出部门", "text"),
+    ("events", "办理事件数", "int"), ("ratings", "评价数", "int"), ("rating", "评价均分", "rating"),
+    ("satisfied_share", "满意占比", "pct"),
 ]
 TOTAL_ROWS = [
     ("calls", "呼叫数", "int"), ("orders", "工单数", "int"), ("closed", "已办结", "int"), ("open", "办理中", "int"),
@@ -142,7 +148,7 @@ def page():
     return render_template("reports.html", report=report, trend=trend, period=key, pickers=_pickers(key),
                            chart=chart_data(report, trend), shown=shown, figure=figure, share=share,
                            month_label=month_label, org_names=orgs.org_names(), DEPARTMENT_COLUMNS=DEPARTMENT_COLUMNS,
-                           TOWNSHIP_COLUMNS=TOWNSHIP_COLUMNS, LIST_LABELS=LIST_LABELS)
+                           TOWNSHIP_COLUMNS=TOWNSHIP_COLUMNS, STATIONED_COLUMNS=STATIONED_COLUMNS, LIST_LABELS=LIST_LABELS)
 
 
 # --- the spreadsheet ----------------------------------------------------------------------------
@@ -187,6 +193,7 @@ def workbook(report, now):
     for title, value, fmt in [("响应率权重", w["response"], "0.0%"), ("解决率权重", w["resolution"], "0.0%"),
                               ("满意率权重", w["satisfaction"], "0.0%"),
                               ("乡镇评价占部门综合得分", w["township_weight"], "0.0%"),
+                              ("派驻机构评价占部门综合得分", w["stationed_weight"], "0.0%"),
                               ("每个督查标记扣分", w["flag_deduction"], "0.0"),
                               ("每张督办单扣分", w["order_deduction"], "0.0"),
                               ("每件不予受理扣乡镇分", w["invalid_call_deduction"], "0.0"),
@@ -197,6 +204,7 @@ def workbook(report, now):
     summary.column_dimensions["B"].width = 22
     _sheet(book, "部门", DEPARTMENT_COLUMNS, report["departments"])
     _sheet(book, "乡镇", TOWNSHIP_COLUMNS, report["townships"])
+    _sheet(book, "派驻机构", STATIONED_COLUMNS, report.get("stationed") or [])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
