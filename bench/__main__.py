@@ -17,6 +17,7 @@
 7. Search at 100,000 calls on SQLite and, with BENCH_PG_URL, PostgreSQL (bench/search.py).
 8. First visits of 督办, 考核报表 and the process diff in Chromium, empty browser cache, on loopback and on an
    emulated 4G network (bench/first_visit.py; `python -m bench first_visit` runs this part alone).
+9. The duplicate check at 100,000 open grid events, SQLite and PostgreSQL (bench/duplicates.py).
 Never part of `make test`; nothing here asserts a time.
 """
 import http.client
@@ -509,6 +510,8 @@ def main():
     print(f"\nsearch, GET /cases?q= over {N_OPEN:,} calls with Chinese text (bench/search.py)"
           + ("" if os.environ.get("BENCH_PG_URL") else "; PostgreSQL skipped (BENCH_PG_URL unset)"))
     print_rows(search_rows())
+    from bench.duplicates import main as duplicates
+    duplicates()
     from bench.first_visit import CHROMIUM, main as first_visits
     if os.path.exists(CHROMIUM):
         first_visits()

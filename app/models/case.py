@@ -21,7 +21,7 @@ class Case(db.Model):
         Index("ix_cases_item_org", "list_item", "initiator_org", "created_at"),
         Index("ix_cases_process_created", "process_id", "created_at"),   # the reports: one period's calls
         Index("ix_cases_created", "created_at", "id"),                    # a search for a month, newest first
-        Index("ix_cases_place", "lat", "lng"),                            # "near this point": a box, then the distance
+        Index("ix_cases_category_place", "category", "lat", "lng"),       # duplicates: a category, a box, then the distance
         Index("ix_cases_township_created", "township_code", "created_at"),  # the command view by place
     )
     id: Mapped[int] = mapped_column(primary_key=True)

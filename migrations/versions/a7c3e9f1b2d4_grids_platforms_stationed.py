@@ -30,14 +30,14 @@ def upgrade():
         batch_op.add_column(sa.Column('lat', sa.Double(), nullable=True))
         batch_op.add_column(sa.Column('lng', sa.Double(), nullable=True))
         batch_op.add_column(sa.Column('merged_into', sa.Integer(), nullable=True))
-        batch_op.create_index('ix_cases_place', ['lat', 'lng'], unique=False)
+        batch_op.create_index('ix_cases_category_place', ['category', 'lat', 'lng'], unique=False)
         batch_op.create_index('ix_cases_township_created', ['township_code', 'created_at'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_township_created')
-        batch_op.drop_index('ix_cases_place')
+        batch_op.drop_index('ix_cases_category_place')
         for col in ('merged_into', 'lng', 'lat', 'grid_code', 'township_code', 'category'):
             batch_op.drop_column(col)
     with op.batch_alter_table('org_units', schema=None) as batch_op:
