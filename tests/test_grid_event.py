@@ -10,7 +10,7 @@ from helpers import accept_and_dispatch, review_evaluate_and_rate, sign_and_hand
 MARKET = {"lat": 36.1950, "lng": 117.1280, "address": "明珠东路与灵山大街路口"}
 
 
-def report(users, who="grid_a", category="street_market", text="明珠东路路口早市摊贩占道经营，堵塞非机动车道",
+def report_event(users, who="grid_a", category="street_market", text="明珠东路路口早市摊贩占道经营，堵塞非机动车道",
            location=MARKET, urgency="normal"):
     r = users[who].post("/cases", json={"process_id": "grid_event", "data": {
         "category": category, "description": text, "location": location, "urgency": urgency}})
@@ -23,7 +23,7 @@ def audit_actions(user, case_id):
 
 
 def test_a_report_is_triaged_by_its_categorys_platform_handled_by_a_stationed_agency_verified_and_rated(users):
-    case = report(users)
+    case = report_event(users)
     assert case["title"].startswith("马路市场、占道经营：明珠东路")
     shot = attach(users["grid_a"], case["id"], "早市全景.jpg", photo("red"))
     detail = users["platform_a"].get(f"/cases/{case['id']}").json
@@ -57,9 +57,17 @@ def test_a_report_is_triaged_by_its_categorys_platform_handled_by_a_stationed_ag
     assert users["grid_b"].get(f"/cases/{case['id']}").status_code == 404
     assert users["platform_b"].get(f"/cases/{case['id']}").status_code == 404
 
+    # the township's 一事一评 counts for the agency's home department (综合行政执法局, D01)
+    report = users["supervisor"].get("/reports").json
+    agency_row = next(r for r in report["stationed"] if r["org"] == "T01-ZFZD")
+    assert agency_row["events"] == 1 and agency_row["rating"] == 5 and agency_row["satisfied_share"] == 1
+    d01 = next(r for r in report["departments"] if r["org"] == "D01")
+    assert d01["stationed_rating"] == 5 and d01["stationed_ratings"] == 1
+    assert next(r for r in users["dept_zf"].get("/reports").json["stationed"] if r["org"] == "T01-ZFZD")["rating"] == 5
+
 
 def test_a_report_raised_to_the_county_arrives_prefilled_runs_the_call_and_resumes_the_event(users):
-    event = report(users, text="明珠东路早市反复占道，乡镇多次劝离无效，涉及道路规划调整")
+    event = report_event(users, text="明珠东路早市反复占道，乡镇多次劝离无效，涉及道路规划调整")
     attach(users["grid_a"], event["id"], "早市.jpg", photo("blue"))
     platform = users["platform_a"]
     triage = platform.task(event["id"], "受理分拨")
@@ -97,7 +105,7 @@ def test_a_report_raised_to_the_county_arrives_prefilled_runs_the_call_and_resum
 
 
 def test_a_call_the_centre_refuses_sends_the_event_back_to_the_platform(users):
-    event = report(users, category="dispute", text="两户邻居因排水沟堵塞发生争执")
+    event = report_event(users, category="dispute", text="两户邻居因排水沟堵塞发生争执")
     platform = users["platform_a_zl"]
     platform.complete(platform.task(event["id"], "受理分拨"), {"route": "call", "opinion": "需县级协调"})
     call_id = users["grid_a"].get(f"/cases/{event['id']}").json["data"]["call_case_id"]
@@ -108,7 +116,7 @@ def test_a_call_the_centre_refuses_sends_the_event_back_to_the_platform(users):
 
 
 def test_the_grid_worker_sends_an_unresolved_event_back_and_a_platform_dismisses_one(users):
-    event = report(users, category="public_facility", text="灵山大街路灯连续三晚不亮")
+    event = report_event(users, category="public_facility", text="灵山大街路灯连续三晚不亮")
     platform = users["platform_a_bm"]
     platform.complete(platform.task(event["id"], "受理分拨"),
                       {"route": "handle", "handler": "T01-BMFW", "opinion": "请联系路灯所维修"})
@@ -146,7 +154,7 @@ def test_two_app_processes_take_turns_on_an_event_and_its_call(app, database_url
             return self[name]
     there = There()
 
-    event = report(users, category="pollution", text="灵山大街夜市油烟扰民，多次劝导无效")
+    event = report_event(users, category="pollution", text="灵山大街夜市油烟扰民，多次劝导无效")
     platform = users["platform_a_zl"]
     platform.complete(platform.task(event["id"], "受理分拨"), {"route": "call", "opinion": "需县级部门执法"})
     call_id = there["grid_a"].get(f"/cases/{event['id']}").json["data"]["call_case_id"]
