@@ -5,7 +5,7 @@ resumes the event when it closes; sent back by the grid worker; dismissed. On bo
 import pytest
 
 from evidence_files import attach, photo
-from helpers import accept_and_dispatch, review_evaluate_and_rate, sign_and_handle
+from helpers import accept_and_dispatch, review_evaluate_and_rate, sign_and_handle, web_login
 
 MARKET = {"lat": 36.1950, "lng": 117.1280, "address": "明珠东路与灵山大街路口"}
 
@@ -66,7 +66,7 @@ def test_a_report_is_triaged_by_its_categorys_platform_handled_by_a_stationed_ag
     assert next(r for r in users["dept_zf"].get("/reports").json["stationed"] if r["org"] == "T01-ZFZD")["rating"] == 5
 
 
-def test_a_report_raised_to_the_county_arrives_prefilled_runs_the_call_and_resumes_the_event(users):
+def test_a_report_raised_to_the_county_arrives_prefilled_runs_the_call_and_resumes_the_event(app, users):
     event = report_event(users, text="明珠东路早市反复占道，乡镇多次劝离无效，涉及道路规划调整")
     attach(users["grid_a"], event["id"], "早市.jpg", photo("blue"))
     platform = users["platform_a"]
@@ -88,6 +88,10 @@ def test_a_report_raised_to_the_county_arrives_prefilled_runs_the_call_and_resum
     assert [a["name"] for a in center.get(f"/cases/{call_id}/attachments").json["items"]] == ["早市.jpg"]
     assert "raised_from_event" in audit_actions(center, call_id)
     assert "call_raised" in audit_actions(platform, event["id"])
+    dossier = web_login(app, "center").get(f"/cases/{call_id}/dossier").get_data(as_text=True)
+    assert "来自网格事件" in dossier and f"案件 #{event['id']}" in dossier
+    page = web_login(app, "platform_a").get(f"/cases/{event['id']}").get_data(as_text=True)
+    assert "已呼叫县级" in page and f'href="/cases/{call_id}"' in page and "等待所呼叫的县级部门办结" in page
 
     accept_and_dispatch(users, call_id)
     sign_and_handle(users, call_id)

@@ -170,6 +170,12 @@ def _prefill_source(schema):
 
 
 @web_bp.app_template_global()
+def linked_cases(case):
+    """The cases linked to this one (an event and the call raised from it) the user may see."""
+    return grid_events.linked_cases(current_user, case)
+
+
+@web_bp.app_template_global()
 def grid_event_panel(case):
     return grid_events.panel(current_user, case)
 
