@@ -65,6 +65,16 @@ def _warn_times(case_ids):
     return out
 
 
+def _openable(user, ids):
+    """Which of the cases `user` may open: the links of the map and the warnings (a leader sees the
+    county's figures but opens only the cases of their scope)."""
+    out, ids = set(), list(ids)
+    for i in range(0, len(ids), 500):
+        out.update(db.session.execute(select(Case.id).where(Case.id.in_(ids[i:i + 500]),
+                                                            policy.case_filter(user))).scalars())
+    return out
+
+
 def _called_up(row):
     return isinstance(row.data, dict) and row.data.get("call_case_id") is not None
 
@@ -167,7 +177,11 @@ def overview(user, period=None, now=None):
             categories.append(dict(code=code, name=name, **c))
     categories.sort(key=lambda c: (-(c["events"] + c["calls"]), c["code"]))
 
-    points = [{"case_id": r.id, "kind": "event" if r.process_id == EVENT else "call", "title": r.title,
+    warnings = _warnings(township, categories, events, open_rows, late, grids, start, end, names, label)
+    seen = _openable(user, {i for w in warnings for i in w["case_ids"]} | {r.id for r in open_rows})
+    for w in warnings:
+        w["openable"] = [i for i in w["case_ids"] if i in seen]
+    points = [{"case_id": r.id, "openable": r.id in seen, "kind": "event" if r.process_id == EVENT else "call", "title": r.title,
                "lat": r.lat, "lng": r.lng, "lateness": late[r.id], "due_at": iso(r.due_at)}
               for r in open_rows if r.lat is not None and r.lng is not None]
     return {"period": {"key": key, "label": label, "from": start.isoformat(), "to": end.isoformat()},
@@ -180,7 +194,7 @@ def overview(user, period=None, now=None):
             "by_township": list(towns.values()), "by_grid": list(grids.values()), "by_category": categories,
             "by_platform": list(by_platform.values()),
             "points": points[:POINTS_LIMIT], "points_limit": POINTS_LIMIT, "points_total": len(points),
-            "warnings": _warnings(township, categories, events, open_rows, late, grids, start, end, names, label)}
+            "warnings": warnings}
 
 
 def _warnings(township, categories, events, open_rows, late, grids, start, end, names, label):

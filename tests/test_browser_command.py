@@ -38,9 +38,9 @@ def expect_map_and_warning(page, ids):
     assert page.errors == []
 
 
-def test_leader_reads_the_command_view_and_the_wall_screen_on_desktop(users, login):
+def test_the_centre_reads_the_command_view_and_the_wall_screen_on_desktop(users, login):
     ids = reports_of_one_place(users)
-    leader = login("leader")
+    leader = login("center")
     leader.get_by_role("link", name="综合指挥", exact=True).click()
     expect(leader).to_have_url(re.compile(r"/command$"))
     expect_map_and_warning(leader, ids)

@@ -113,3 +113,12 @@ def test_other_roles_are_refused_and_a_bad_period_is_a_client_error(users):
         r = users["leader"].get("/command/overview", query_string={"period": bad})
         assert r.status_code in (400, 422), (bad, r.status_code)
     assert overview(users["leader"], period="2026-11")["period"]["key"] == "2026-11"
+
+
+def test_a_leader_sees_the_countys_warnings_but_may_open_only_the_cases_in_scope(app, users):
+    ids = [report(users), report(users, who="grid_a2", location=north(60)), report(users, location=north(150))]
+    [w] = warnings_of(overview(users["leader"]), "repeated_place")
+    assert w["case_ids"] == sorted(ids)
+    assert w["openable"] == [i for i in w["case_ids"] if users["leader"].get(f"/cases/{i}").status_code == 200]
+    [w] = warnings_of(overview(users["center"]), "repeated_place")
+    assert w["openable"] == sorted(ids)

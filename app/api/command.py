@@ -48,12 +48,14 @@ class Point(s.Base):
     lat, lng = fields.Float(), fields.Float()
     lateness = fields.String(metadata={"description": "on_time, warning (past a task's warn_at) or overdue"})
     due_at = fields.String(allow_none=True)
+    openable = fields.Boolean(metadata={"description": "whether the user may open the case"})
 
 
 class Warning(s.Base):
     kind = fields.String(metadata={"description": "rising_category, repeated_place, overdue_grid or inaction"})
     text = fields.String(metadata={"description": "in Chinese"})
     case_ids = fields.List(fields.Integer())
+    openable = fields.List(fields.Integer(), metadata={"description": "those of case_ids the user may open"})
 
 
 class Totals(s.Base):

@@ -18,7 +18,7 @@ function drawPoints(layer, points) {
   layer.clearLayers();
   for (const p of points) {
     L.circleMarker([p.lat, p.lng], { radius: 6, color: "#fff", weight: 1, fillColor: COLOURS[p.lateness] || "#64748b", fillOpacity: 0.9 })
-      .bindPopup(`<a href="/cases/${p.case_id}">#${p.case_id}</a> ${p.title.replace(/[<&]/g, (c) => (c === "<" ? "&lt;" : "&amp;"))}`)
+      .bindPopup(`${p.openable ? `<a href="/cases/${p.case_id}">#${p.case_id}</a>` : `#${p.case_id}`} ${p.title.replace(/[<&]/g, (c) => (c === "<" ? "&lt;" : "&amp;"))}`)
       .addTo(layer);
   }
 }
@@ -27,13 +27,14 @@ function warningsHtml(warnings) {
   const esc = (s) => String(s).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]);
   if (!warnings.length) return '<li class="muted">暂无预警</li>';
   return warnings.map((w) => `<li class="cmd-warning" data-kind="${esc(w.kind)}"><span class="cmd-wtext">${esc(w.text)}</span>
-    <span class="cmd-wcases">${w.case_ids.slice(0, 12).map((id) => `<a href="/cases/${id}">#${id}</a>`).join("")}${w.case_ids.length > 12 ? ` 等 ${w.case_ids.length} 件` : ""}</span></li>`).join("");
+    <span class="cmd-wcases">${w.case_ids.slice(0, 12).map((id) => (w.openable.includes(id) ? `<a href="/cases/${id}">#${id}</a>` : `<span class="cmd-nolink">#${id}</span>`)).join("")}${w.case_ids.length > 12 ? ` 等 ${w.case_ids.length} 件` : ""}</span></li>`).join("");
 }
 
 function start() {
   const el = document.getElementById("cmd-map");
   if (!el) return;
-  const map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
+  const map = L.map(el, { attributionControl: false, zoomControl: false, zoomSnap: 0.25 });
+  L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
   map.setView([36.22, 117.13], 12);
   const outlines = json("cmd-outlines") || { type: "FeatureCollection", features: [] };
   const shapes = L.geoJSON(outlines, { style: (f) => STYLE[f.properties.kind] || STYLE.grid });
