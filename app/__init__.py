@@ -58,6 +58,7 @@ def create_app(config=None):
     from .web import web_bp
     from .web.admin import account_bp, admin_bp
     from .web.audit import audit_bp
+    from .web.command import command_bp
     from .web.duty_list import duty_list_bp
     from .web.modeller import modeller_bp
     from .web.notifications import notifications_bp
@@ -66,6 +67,7 @@ def create_app(config=None):
     register_api(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(command_bp)
     app.register_blueprint(supervision_bp)
     app.register_blueprint(duty_list_bp)
     app.register_blueprint(modeller_bp)

@@ -408,6 +408,11 @@ ROUTES = {
     "api.stats": "stats.read",
     "api.report_weights": "weights.read",
     "api.save_report_weights": "weights.edit",
+    # the command view (CONTRACT §8)
+    "api.command_overview": "command.read",
+    "command.page": "command.read",
+    "command.screen": "command.read",
+    "command.overview_json": "command.read",
     # the calendar and the settings
     "api.calendar": "calendar.read",
     "supervision.calendar": "calendar.edit",

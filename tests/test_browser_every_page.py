@@ -19,7 +19,7 @@ from browser_support import (ASCII_ALLOWED, PAGE_PROBLEMS, PASSWORD, browser, cs
 
 sync_api = require_browser()
 
-BUNDLES = ("diagram.js", "reports.js", "modeler.js")
+BUNDLES = ("diagram.js", "reports.js", "modeler.js", "command.js")
 pytestmark = pytest.mark.browser
 
 DEVICES = {
@@ -38,10 +38,11 @@ REACHES = {
     "town_a": EVERYONE | {"/cases/N", "/cases/N/dossier", "/tasks/ID", "/cases/new/call_response",
                           "/cases/new/list_change"},
     "dept_zf": EVERYONE | {"/cases/N", "/cases/N/dossier", "/tasks/ID", "/cases/new/duty_sinking"},
-    "center": EVERYONE | {"/cases/N", "/cases/N/dossier", "/tasks/ID", "/extensions", "/reports"},
+    "center": EVERYONE | {"/cases/N", "/cases/N/dossier", "/tasks/ID", "/extensions", "/reports", "/command",
+               "/command/screen?period"},
     "supervisor": EVERYONE | {"/cases/N", "/cases/N/dossier", "/tasks/ID", "/supervision", "/supervision/flags",
                               "/extensions", "/accountability", "/reports", "/audit"},
-    "leader": EVERYONE | {"/cases/N", "/tasks/ID", "/reports"},
+    "leader": EVERYONE | {"/cases/N", "/tasks/ID", "/reports", "/command", "/command/screen?period"},
     "admin": EVERYONE | {"/cases/N", "/reports", "/processes", "/processes/call_response/diff", "/audit",
                          "/admin/calendar", "/admin/notifications"},
     "analyst": EVERYONE | {"/cases/N", "/processes", "/processes/new", "/processes/call_response/model",

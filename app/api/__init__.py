@@ -101,7 +101,7 @@ def register_api(app):
     })
     app.url_map.converters["isodate"] = IsoDateConverter
     api.register_converter(IsoDateConverter, lambda _converter: {"type": "string", "format": "date"})
-    from . import conversation, duplicates, evidence, integration, lists, notifications, processes, supervision  # noqa: F401 - their routes join the same blueprint
+    from . import command, conversation, duplicates, evidence, integration, lists, notifications, processes, supervision  # noqa: F401 - their routes join the same blueprint
     from .views import blp
     csrf.exempt(blp)
     api.register_blueprint(blp)
