@@ -60,7 +60,7 @@ def test_openapi_document_describes_the_contract(client):
 
 def test_process_and_its_bpmn(users):
     procs = users["town_a"].get("/processes").json
-    assert [p["process_id"] for p in procs] == ["call_response", "duty_sinking", "list_change"]
+    assert [p["process_id"] for p in procs] == ["call_response", "duty_sinking", "grid_event", "list_change"]
     detail = users["town_a"].get("/processes/call_response").json
     assert set(detail["start_form"]["required"]) == {"title", "description", "urgency"}
     xml = users["town_a"].get("/processes/call_response/versions/1/bpmn")

@@ -23,11 +23,38 @@ function drawPoints(layer, points) {
   }
 }
 
-function warningsHtml(warnings) {
-  const esc = (s) => String(s).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]);
-  if (!warnings.length) return '<li class="muted">暂无预警</li>';
-  return warnings.map((w) => `<li class="cmd-warning" data-kind="${esc(w.kind)}"><span class="cmd-wtext">${esc(w.text)}</span>
-    <span class="cmd-wcases">${w.case_ids.slice(0, 12).map((id) => (w.openable.includes(id) ? `<a href="/cases/${id}">#${id}</a>` : `<span class="cmd-nolink">#${id}</span>`)).join("")}${w.case_ids.length > 12 ? ` 等 ${w.case_ids.length} 件` : ""}</span></li>`).join("");
+function node(tag, cls, text) {
+  const el = document.createElement(tag);
+  if (cls) el.className = cls;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+// the warnings list, built from elements (no markup from data)
+function renderWarnings(list, warnings) {
+  list.replaceChildren();
+  if (!warnings.length) {
+    list.append(node("li", "muted", "暂无预警"));
+    return;
+  }
+  for (const w of warnings) {
+    const li = node("li", "cmd-warning");
+    li.dataset.kind = w.kind;
+    li.append(node("span", "cmd-wtext", w.text));
+    const links = node("span", "cmd-wcases");
+    for (const id of w.case_ids.slice(0, 12)) {
+      if (w.openable.includes(id)) {
+        const a = node("a", null, `#${id}`);
+        a.href = `/cases/${id}`;
+        links.append(a);
+      } else {
+        links.append(node("span", "cmd-nolink", `#${id}`));
+      }
+    }
+    if (w.case_ids.length > 12) links.append(` 等 ${w.case_ids.length} 件`);
+    li.append(links);
+    list.append(li);
+  }
 }
 
 function start() {
@@ -52,7 +79,7 @@ function start() {
       .then((view) => {
         drawPoints(dots, view.points);
         document.querySelectorAll("[data-total]").forEach((n) => { n.textContent = view.totals[n.dataset.total]; });
-        document.getElementById("warnings").innerHTML = warningsHtml(view.warnings);
+        renderWarnings(document.getElementById("warnings"), view.warnings);
         document.getElementById("cmd-refreshed").textContent = view.generated_at.slice(11, 19);
       })
       .catch(() => { document.getElementById("cmd-refreshed").textContent += "（刷新失败，稍后重试）"; });
