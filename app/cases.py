@@ -244,10 +244,8 @@ def _place(user, clean):
     it (a grid, platform or stationed agency belongs to a township), the category and the location
     (`{lat, lng}`) the start form gave, for the duplicate check and the command view."""
     org = user.org
-    township = grid = None
-    if org is not None:
-        township = org.code if org.kind == "township" else org.parent_code
-        grid = org.code if org.kind == "grid" else None
+    township = orgs.township_of(org)
+    grid = org.code if org is not None and org.kind == "grid" else None
     loc = clean.get("location") if isinstance(clean.get("location"), dict) else {}
     lat, lng = loc.get("lat"), loc.get("lng")
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lng))

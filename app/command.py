@@ -233,12 +233,4 @@ def _warnings(township, categories, events, open_rows, late, grids, start, end, 
 
 def outlines(user):
     """The township and grid outlines the user's command map draws (GeoJSON FeatureCollection)."""
-    township = scope_township(user)
-    stmt = select(OrgUnit).where(OrgUnit.kind.in_(("township", "grid")), OrgUnit.active.is_(True),
-                                 OrgUnit.outline.is_not(None)).order_by(OrgUnit.code)
-    if township is not None:
-        stmt = stmt.where(or_(OrgUnit.code == township, OrgUnit.parent_code == township))
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": u.outline,
-         "properties": {"code": u.code, "name": u.name, "kind": u.kind, "township": u.parent_code}}
-        for u in db.session.execute(stmt).scalars()]}
+    return orgs.outlines(scope_township(user))

@@ -33,13 +33,19 @@ REPORTS = [
 ]
 
 
-def _grid_points(code, rng, n=1):
+def _centres():
+    """{grid code: (lat, lng)} of the demo grids' outlines, read once."""
     with open(GEO, encoding="utf-8") as f:
-        shape = next(x for x in json.load(f)["features"] if x["properties"]["code"] == code)
-    ring = shape["geometry"]["coordinates"][0]
-    lng = sum(p[0] for p in ring[:-1]) / (len(ring) - 1)
-    lat = sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
-    return [(round(lat + rng.uniform(-0.003, 0.003), 6), round(lng + rng.uniform(-0.003, 0.003), 6)) for _ in range(n)]
+        features = json.load(f)["features"]
+    out = {}
+    for x in features:
+        ring = x["geometry"]["coordinates"][0][:-1]
+        out[x["properties"]["code"]] = (sum(p[1] for p in ring) / len(ring), sum(p[0] for p in ring) / len(ring))
+    return out
+
+
+def _near(centre, rng):
+    return round(centre[0] + rng.uniform(-0.003, 0.003), 6), round(centre[1] + rng.uniform(-0.003, 0.003), 6)
 
 
 def _user(name):
@@ -60,15 +66,17 @@ def _do(case_id, element_id, username, data):
 def load_events(seed=2026):
     """Raise the demo events; returns how many."""
     rng = random.Random(seed)
+    centres = _centres()
+    by_org = {u.org_code: u.username for u in db.session.execute(select(User).where(User.org_id.is_not(None))).scalars()}
     market = None
     made = 0
     for who, category, text, urgency, then in REPORTS:
         worker = _user(who)
         if category == "street_market" and who.startswith("grid_a"):
-            market = market or _grid_points(worker.org_code, rng)[0]
+            market = market or _near(centres[worker.org_code], rng)
             lat, lng = market[0] + rng.uniform(-0.0002, 0.0002), market[1] + rng.uniform(-0.0002, 0.0002)
         else:
-            lat, lng = _grid_points(worker.org_code, rng)[0]
+            lat, lng = _near(centres[worker.org_code], rng)
         case = cases.start_case(worker, "grid_event", {"category": category, "description": text, "urgency": urgency,
                                                        "location": {"lat": round(lat, 6), "lng": round(lng, 6)}})
         made += 1
@@ -76,8 +84,6 @@ def load_events(seed=2026):
         platform = _task(case.id, "triage")
         if platform is None or then == "open":
             continue
-        staff = db.session.execute(select(User).where(User.org_id.is_not(None))).scalars().all()
-        by_org = {u.org_code: u.username for u in staff}
         triager = by_org.get(platform.org_code)
         if triager is None:
             continue

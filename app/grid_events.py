@@ -222,19 +222,4 @@ def outlines(user):
     """The GeoJSON outlines a map shows `user`: their township and its grids (a grid worker, a
     platform, a stationed agency, a township), or every township and grid for the county's roles."""
     policy.require(user, "geo.read")
-    org = user.org
-    township = None
-    if org is not None:
-        township = org.code if org.kind == "township" else org.parent_code if org.kind in ("grid", "platform", "stationed") \
-            else None
-    stmt = select(OrgUnit).where(OrgUnit.kind.in_(("township", "grid")), OrgUnit.outline.is_not(None),
-                                 OrgUnit.active.is_(True))
-    if township is not None:
-        stmt = stmt.where((OrgUnit.code == township) | (OrgUnit.parent_code == township))
-    features = []
-    for u in db.session.execute(stmt.order_by(OrgUnit.kind.desc(), OrgUnit.code)).scalars():
-        geometry = u.outline.get("geometry", u.outline) if isinstance(u.outline, dict) else None
-        if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon"):
-            features.append({"type": "Feature", "geometry": geometry,
-                             "properties": {"code": u.code, "name": u.name, "kind": u.kind, "township": u.parent_code}})
-    return {"type": "FeatureCollection", "features": features}
+    return orgs.outlines(orgs.township_of(user.org))

@@ -25,6 +25,29 @@ def org_units(kind):
     return db.session.execute(stmt).scalars().all()
 
 
+def township_of(org):
+    """The township an org unit belongs to: itself, or the township of a grid, platform or stationed agency."""
+    if org is None:
+        return None
+    return org.code if org.kind == "township" else org.parent_code if org.kind in ("grid", "platform", "stationed") \
+        else None
+
+
+def outlines(township=None):
+    """GeoJSON of the township and grid outlines: one township's and its grids', or the county's (None)."""
+    stmt = select(OrgUnit).where(OrgUnit.kind.in_(("township", "grid")), OrgUnit.outline.is_not(None),
+                                 OrgUnit.active.is_(True))
+    if township is not None:
+        stmt = stmt.where((OrgUnit.code == township) | (OrgUnit.parent_code == township))
+    features = []
+    for u in db.session.execute(stmt.order_by(OrgUnit.kind.desc(), OrgUnit.code)).scalars():
+        geometry = u.outline.get("geometry", u.outline) if isinstance(u.outline, dict) else None
+        if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon"):
+            features.append({"type": "Feature", "geometry": geometry,
+                             "properties": {"code": u.code, "name": u.name, "kind": u.kind, "township": u.parent_code}})
+    return {"type": "FeatureCollection", "features": features}
+
+
 def org_names():
     return _cached("names", lambda: dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all()))
 

@@ -185,6 +185,13 @@ def _own_notification(user, notification=None, **_):
     return None
 
 
+def _platform_of_its_township(user, case):
+    """Whether `user` belongs to a platform of the township the case arose in."""
+    org = getattr(user, "org", None)
+    return org is not None and org.kind == "platform" and bool(case.township_code) \
+        and org.parent_code == case.township_code
+
+
 def _merging(user, case=None, **_):
     """Merging duplicates (and keeping them apart): the township's platform its grid events, the centre
     calls; a case out of sight is not found."""
@@ -192,9 +199,7 @@ def _merging(user, case=None, **_):
         return None
     if not sees_case(user, case.id):
         return NotFound("案件不存在或无权查看")
-    org = getattr(user, "org", None)
-    if user.has_role("platform") and case.process_id == "grid_event" and org is not None \
-            and case.township_code and case.township_code == org.parent_code:
+    if user.has_role("platform") and case.process_id == "grid_event" and _platform_of_its_township(user, case):
         return None
     if user.has_role("center") and case.process_id == "call_response":
         return None
@@ -203,10 +208,7 @@ def _merging(user, case=None, **_):
 
 def _township_platform(user, case=None, **_):
     """Raising a call from a grid event: a platform of the event's township."""
-    if case is None:
-        return None
-    org = getattr(user, "org", None)
-    if org is not None and org.kind == "platform" and case.township_code and org.parent_code == case.township_code:
+    if case is None or _platform_of_its_township(user, case):
         return None
     return Forbidden("只有事件所属乡镇的平台可以把事件呼叫到县级")
 
