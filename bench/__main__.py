@@ -97,12 +97,14 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def drive_call(users, timings, reworks=1):
+def drive_call(users, timings, reworks=1, starts=None):
     town, center = users["town_a"], users["center"]
-    _, status, case = town.timed("POST", "/cases", {"process_id": "call_response", "data": {
+    ms, status, case = town.timed("POST", "/cases", {"process_id": "call_response", "data": {
         "title": "明珠东路马路市场占道经营", "urgency": "normal", "list_item": "ZF-01",
         "description": "道路贯通后形成马路市场，摊点流动，街道多次清理无效，请求县级部门联动。"}})
     assert status == 201, case
+    if starts is not None:
+        starts.append(ms)
     case_id = case["id"]
 
     def do(user, data):
@@ -227,8 +229,9 @@ def closed_call_bytes(db_path, case_id):
     return {"case": case, "tasks": tasks, "n_tasks": n_tasks, "participants": parts, "audit": audit, "n_audit": n_audit}
 
 
-def timed_gets(users, queries, repeats):
-    """Report rows (label, n, median ms, p95 ms) of GET requests repeated `repeats` times each."""
+def timed_gets(users, queries, repeats, rounds=False):
+    """Report rows (label, n, median ms, p95 ms) of GET requests repeated `repeats` times each; with
+    `rounds`, each row also has the medians and the p95s of ROUNDS rounds of the repeats."""
     out = []
     for label, user, path in queries:
         samples = []
@@ -236,12 +239,18 @@ def timed_gets(users, queries, repeats):
             ms, status, body = users[user].timed("GET", path)
             assert status == 200, body
             samples.append(ms)
-        out.append((label, len(samples), statistics.median(samples), pct(samples, 95)))
+        row = (label, len(samples), statistics.median(samples), pct(samples, 95))
+        if rounds:
+            k = max(1, len(samples) // ROUNDS)
+            parts = [samples[i:i + k] for i in range(0, len(samples) - k + 1, k)]
+            row += ([statistics.median(p) for p in parts], [pct(p, 95) for p in parts])
+        out.append(row)
     return out
 
 
-def fill_open_cases(db_path, n):
-    """n open calls in the projection tables: cases, their ready tasks and participants."""
+def fill_open_cases(db_path, n, month=None):
+    """n open calls in the projection tables: cases, their ready tasks and participants; half of
+    them raised in `month` (YYYY-MM, county time) when given. Returns (ready tasks, calls in the month)."""
     import sqlite3
     con = sqlite3.connect(db_path)
     version_id = con.execute("SELECT id FROM process_versions WHERE process_id='call_response'").fetchone()[0]
@@ -251,10 +260,17 @@ def fill_open_cases(db_path, n):
     rnd = random.Random(7)
     start = con.execute("SELECT coalesce(max(id), 0) FROM cases").fetchone()[0] + 1
     cases, tasks, parts = [], [], []
+    if month:
+        zone = ZoneInfo("Asia/Shanghai")
+        first = datetime(int(month[:4]), int(month[5:]), 1, tzinfo=zone)
+        after = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=zone)
+        first, after = (d.astimezone(timezone.utc).replace(tzinfo=None) for d in (first, after))
     for i in range(n):
         cid = start + i
         town = rnd.choice(towns)
         created = now - timedelta(minutes=rnd.randint(1, 60 * 24 * 60))
+        if month and i % 2 == 0:
+            created = first + (after - first) * rnd.random()
         due = created + timedelta(hours=2) if rnd.random() < 0.3 else created + timedelta(days=5)
         cases.append((cid, "call_response", version_id, 1, f"呼叫事项 {cid}", "open", "normal", "town", town,
                       "{}", 1, created, created, due, now + timedelta(days=1, minutes=rnd.randint(0, 6000))))
@@ -276,8 +292,10 @@ def fill_open_cases(db_path, n):
     con.executemany("INSERT INTO case_participants (case_id, org_code, role) VALUES (?,?,?)", parts)
     con.commit()
     con.execute("ANALYZE")
+    in_month = con.execute("SELECT count(*) FROM cases WHERE created_at >= ? AND created_at < ?",
+                           (first, after)).fetchone()[0] if month else None
     con.close()
-    return len(tasks)
+    return len(tasks), in_month
 
 
 def fill_audit_events(db_path, n):
@@ -431,6 +449,38 @@ def print_rows(rows):
         print(f"{label:44} {n:>6} {med:>9.2f} {p95}" + (f"  {note[0]}" if note else ""))
 
 
+def _pg_url():
+    """The PostgreSQL database the bench may empty: BENCH_PG_URL, else huying_bench on the local server
+    (created); None when no PostgreSQL answers (its figures are then left out, and the table says so)."""
+    from bench.stack import pg_database
+    url = os.environ.get("BENCH_PG_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/huying_bench"
+    if os.environ.get("BENCH_PG_URL") == "":
+        return None
+    url = pg_database(url)
+    if url:
+        os.environ["BENCH_PG_URL"] = url      # for bench/search.py and bench/duplicates.py
+    return url
+
+
+def stack_figures(results, db_url, database):
+    """The API against the engine on one database: a server of its own, interleaved rounds."""
+    from bench.stack import Engine, compare
+    port = free_port()
+    proc = start_server(db_url, port, HUYING_DEMO_HISTORY="0")
+    try:
+        users = {n: Api(port, n) for n in ["town_a", "center", "dept_zf", "dept_zr"]}
+        drive_call(users, [])                                   # warm both sides before measuring
+        engine = Engine(db_url)
+        engine.round(2)
+        compare(results, database, engine, users, drive_call, ROUNDS, max(2, N_LIFECYCLES // ROUNDS), pct)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+
+
 def main():
     if sys.argv[1:] == ["first_visit"]:
         from bench.first_visit import main as first_visits
@@ -441,7 +491,17 @@ def main():
         print(f"\nHuying bench, evidence — {datetime.now().isoformat(timespec='minutes')}, {os.cpu_count()} cores\n")
         print_rows(evidence_throughput(tmp, "directory") + evidence_throughput(tmp, "database"))
         return
+    from bench.results import Results
+    results = Results()
     tmp = tempfile.mkdtemp(prefix="huying-bench-")
+    pg = _pg_url()
+    results.head["databases"] = ["sqlite"] + (["postgresql"] if pg else [])
+    stack_figures(results, f"sqlite:///{os.path.join(tmp, 'stack.db')}", "sqlite")
+    if pg:
+        stack_figures(results, pg, "postgresql")
+        from bench.stack import pg_database, two_processes
+        pg_database(pg)
+        two_processes(results, pg, start_server, free_port, Api, drive_call)
     db_path = os.path.join(tmp, "bench.db")
     port = free_port()
     proc = start_server(f"sqlite:///{db_path}", port)
@@ -457,42 +517,69 @@ def main():
         uncached = completion_without_workflow_cache(os.path.join(tmp, "nocache.db"))
         rows.append(("  same, every step deserialising (ms)", len(uncached),
                      statistics.median(uncached), pct(uncached, 95)))
+        results.put("api_completion_uncached_p50_ms", statistics.median(uncached), "ms", "sqlite", n=len(uncached),
+                    note="WORKFLOW_CACHE_SIZE=0: every step loads its workflow, as with several processes")
         size = closed_call_bytes(db_path, last)
-        # the reports over the demo's year of past calls (a county's volume), then over the 100,000 below
+        results.put("closed_case_bytes", size["case"], "B", "sqlite",
+                    note=f"its {size['n_tasks']} task rows {size['tasks']} B, {size['n_audit']} audit events "
+                         f"{size['audit']} B beside it")
         local = datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Shanghai"))
         last_month = f"{local.year - (local.month == 1)}-{(local.month - 2) % 12 + 1:02d}"
-        this_month = f"{local.year}-{local.month:02d}"
         rows.extend(timed_gets(users, [
             (f"report, last month ({last_month}), demo history (ms)", "supervisor", f"/reports?period={last_month}"),
             (f"report, the year {local.year}, demo history (ms)", "supervisor", f"/reports?period={local.year}"),
             ("/stats, department D01, this year (ms)", "dept_zf", "/stats"),
         ], QUERY_REPEATS // 3))
-        n_tasks = fill_open_cases(db_path, N_OPEN)
-        rows.extend(timed_gets(users, [
-            (f"report, this month, + {N_OPEN:,} open calls (ms)", "supervisor", f"/reports?period={this_month}"),
-            ("/stats, department D01, + open calls (ms)", "dept_zf", "/stats"),
-        ], 5))
-        rows.extend(timed_gets(users, [
-            ("inbox, center (ms)", "center", "/tasks?per_page=50"),
-            ("inbox, department D01 (ms)", "dept_zf", "/tasks?per_page=50"),
-            ("case list, township T01 (ms)", "town_a", "/cases?per_page=50"),
-            ("case list, centre, page 100 (ms)", "center", "/cases?per_page=50&page=100"),
-            ("stuck cases, supervisor (ms)", "supervisor", "/supervision/stuck"),
-            ("case list ?stuck=true, centre (ms)", "center", "/cases?stuck=true&per_page=50"),
-        ], QUERY_REPEATS))
+        n_tasks, in_month = fill_open_cases(db_path, N_OPEN, month=last_month)
+        for key, label, who, path in (
+                ("report_month_50k_ms", f"report, {last_month} with {in_month:,} calls (ms)", "supervisor",
+                 f"/reports?period={last_month}"),
+                ("stats_department_ms", "/stats, department D01, + open calls (ms)", "dept_zf", "/stats")):
+            got = timed_gets(users, [(label, who, path)], 5, rounds=True)
+            rows.append(got[0][:4])
+            results.put(key, got[0][4], "ms", "sqlite", n=5,
+                        note=f"{in_month:,} calls in the month, {N_OPEN:,} open calls in all")
+        queries = [
+            ("inbox_p95_ms", "inbox, center (ms)", "center", "/tasks?per_page=50"),
+            ("inbox_department_p95_ms", "inbox, department D01 (ms)", "dept_zf", "/tasks?per_page=50"),
+            ("cases_page_p95_ms", "case list, township T01 (ms)", "town_a", "/cases?per_page=50"),
+            ("cases_deep_page_p95_ms", "case list, centre, page 100 (ms)", "center", "/cases?per_page=50&page=100"),
+            ("stuck_p95_ms", "stuck cases, supervisor (ms)", "supervisor", "/supervision/stuck"),
+            ("stuck_list_filter_p95_ms", "case list ?stuck=true, centre (ms)", "center", "/cases?stuck=true&per_page=50"),
+        ]
+        for key, label, who, path in queries:
+            got = timed_gets(users, [(label, who, path)], QUERY_REPEATS, rounds=True)
+            rows.append(got[0][:4])
+            results.put(key, got[0][5], "ms", "sqlite", n=QUERY_REPEATS,
+                        note=f"p95 of each round; {N_OPEN:,} open cases, {n_tasks:,} ready tasks")
         fill_audit_events(db_path, N_AUDIT)
         for fmt in ("csv", "jsonl", "xlsx"):
-            events, n_bytes, seconds, growth = export_audit(port, users["supervisor"].token, fmt, proc.pid)
-            rows.append((f"audit export, {fmt}, whole trail (s)", events, seconds, None,
-                         f"{n_bytes / 1e6:.1f} MB; server peak RSS +{growth:.1f} MB"))
-        ms, status, result = users["supervisor"].timed("GET", "/audit/verify")
-        assert status == 200 and result["ok"], result
+            rates, growths = [], []
+            for _ in range(2 if fmt != "xlsx" else 1):
+                events, n_bytes, seconds, growth = export_audit(port, users["supervisor"].token, fmt, proc.pid)
+                rates.append(events / seconds)
+                growths.append(growth)
+            rows.append((f"audit export, {fmt}, whole trail (s)", events, events / max(rates), None,
+                         f"{n_bytes / 1e6:.1f} MB; server peak RSS +{max(growths):.1f} MB"))
+            results.put(f"export_{fmt}_events_per_s", rates, "events/s", "sqlite", n=events)
+            results.put(f"export_{fmt}_memory_growth_mb", growths, "MB", "sqlite", n=events,
+                        note="growth of the server process's peak resident memory during the export")
+        verify_rates = []
+        for _ in range(2):
+            ms, status, result = users["supervisor"].timed("GET", "/audit/verify")
+            assert status == 200 and result["ok"], result
+            verify_rates.append(result["events_checked"] / (ms / 1000))
         rows.append(("audit chain verified, whole trail (s)", result["events_checked"], ms / 1000, None))
+        results.put("verify_events_per_s", verify_rates, "events/s", "sqlite", n=result["events_checked"])
     finally:
         proc.terminate()
         proc.wait(10)
     rows.extend(evidence_throughput(tmp, "directory") + evidence_throughput(tmp, "database"))
     fired, sweep_ms, idle, idle_ms = scheduler_sweep(db_path)
+    results.put("timer_sweep_100_due_ms", sweep_ms, "ms", "sqlite", n=fired,
+                note=f"{fired} due among {N_OPEN:,} open cases, read from the database as a scheduler process would")
+    results.put("timer_due_ms_per_case", sweep_ms / max(fired, 1), "ms", "sqlite", n=fired)
+    results.put("timer_sweep_idle_ms", idle_ms, "ms", "sqlite")
     check_line, check_seconds = check_open_cases(os.path.join(tmp, "check.db"))
     print(f"\nHuying bench — {datetime.now().isoformat(timespec='minutes')}, {os.cpu_count()} cores, "
           f"{N_OPEN:,} open cases ({n_tasks:,} ready tasks) for the queries\n")
@@ -506,18 +593,44 @@ def main():
     print(f"\nclosed call (2 departments, 1 rework): case row {size['case']} B "
           f"(workflow state dropped on close); its {size['n_tasks']} task rows {size['tasks']} B; "
           f"participants {size['participants']} B; {size['n_audit']} audit events {size['audit']} B")
-    from bench.search import print_rows, search_rows
+    from bench.search import print_rows as print_search, search_rows
     print(f"\nsearch, GET /cases?q= over {N_OPEN:,} calls with Chinese text (bench/search.py)"
-          + ("" if os.environ.get("BENCH_PG_URL") else "; PostgreSQL skipped (BENCH_PG_URL unset)"))
-    print_rows(search_rows())
-    from bench.duplicates import main as duplicates
-    duplicates()
+          + ("" if pg else "; PostgreSQL skipped (no PostgreSQL)"))
+    found = search_rows()
+    print_search(found)
+    _worst(results, "search_p95_ms", found, "of the twelve query kinds, the slowest's p95")
+    from bench.duplicates import duplicate_rows
+    dup = duplicate_rows()
+    print_search(dup)
+    _worst(results, "duplicates_p95_ms", dup, "GET /cases/{id}/similar")
+    from bench.report import print_table, write_readme
+    print_table(results.figures)
+    if os.environ.get("BENCH_RESULTS"):       # a trial run at other sizes: its own file, the README untouched
+        print(f"\nwritten: {results.write(Path(os.environ['BENCH_RESULTS']))}")
+    else:
+        path = results.write()
+        write_readme(path)
+        print(f"\nwritten: {path.relative_to(ROOT)}; README's speed section regenerated from it")
     from bench.first_visit import CHROMIUM, main as first_visits
-    if os.path.exists(CHROMIUM):
+    if os.environ.get("BENCH_FIRST_VISIT") == "0":
+        print("\nfirst visits skipped (BENCH_FIRST_VISIT=0)")
+    elif os.path.exists(CHROMIUM):
         first_visits()
     else:
         print(f"\nfirst visits skipped: {CHROMIUM} not found")
 
+
+def _worst(results, key, rows, note):
+    """The slowest p95 of a part's query rows, per database (their labels begin with it)."""
+    by_db = {}
+    for label, _n, _median, p95, *_ in rows:
+        if p95 is None:
+            continue
+        database = "postgresql" if label.startswith("PostgreSQL") else "sqlite"
+        by_db.setdefault(database, []).append((p95, label))
+    for database, got in by_db.items():
+        p95, label = max(got)
+        results.put(key, p95, "ms", database, n=len(got), note=f"{note}: {label}")
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,7 @@ DEVICES = {
     "desktop": {"viewport": {"width": 1366, "height": 768}},
 }
 MAX_PAGES = 90            # pages a user's crawl visits at most, on each device
-PER_SHAPE = {"/tasks/ID": 16, "/cases/N": 4}   # pages of one shape (path with its ids, query keys) ...
+PER_SHAPE = {"/tasks/ID": 10, "/cases/N": 4}   # pages of one shape (path with its ids, query keys) ...
 PER_SHAPE_DEFAULT = 2                           # ... and of any other shape
 # links that are files, not pages: fetched (they must answer), not looked at
 FILES = re.compile(r"/export|\.xlsx$|\.csv$|\.bpmn$|/attachments/|/api/v1/")
