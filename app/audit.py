@@ -10,18 +10,20 @@ Refused requests go on record too (`record_refusals`)."""
 import hashlib
 import itertools
 import json
-from datetime import timezone
+from datetime import datetime, timezone
 from types import SimpleNamespace
+
+import orjson
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import String, Text, cast, event, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from . import policy
 from .database import write_transaction
 from .extensions import db
-from .models import AuditEvent, AuditHead, Case
+from .models import AuditCheckpoint, AuditEvent, AuditHead, Case
 from .models.types import utcnow
 from .timefmt import iso
 
@@ -91,54 +93,146 @@ def _forget_head(session, transaction):
         session.info.pop("audit_pending", None)
 
 
-# what `canonical`, `_link_problem` and `_bad` read of an event
+# what `canonical`, `_link_problem` and `_bad` read of an event; before and after as their stored JSON text
 CHAINED_COLUMNS = (AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.case_id,
-                   AuditEvent.task_id, AuditEvent.task_name, AuditEvent.org_code, AuditEvent.ip, AuditEvent.before,
-                   AuditEvent.after, AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash)
+                   AuditEvent.task_id, AuditEvent.task_name, AuditEvent.org_code, AuditEvent.ip,
+                   cast(AuditEvent.before, Text).label("before"), cast(AuditEvent.after, Text).label("after"),
+                   AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash)
 UNCHAINED = or_(AuditEvent.seq.is_(None), AuditEvent.seq < 1)   # events slipped in beside the chain
+
+
+def _chained_columns(dialect):
+    """CHAINED_COLUMNS, with `at` as SQLite stores it (text in UTC) on SQLite: `_utc_iso` reads it."""
+    if dialect != "sqlite":
+        return CHAINED_COLUMNS
+    return (CHAINED_COLUMNS[:2] + (type_coerce(AuditEvent.at, String).label("at"),) + CHAINED_COLUMNS[3:])
+
+
+def _utc_iso(at):
+    """`canonical`'s time: a datetime, or SQLite's stored text 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)."""
+    if isinstance(at, str):
+        if len(at) == 26 and at[10] == " ":
+            return f"{at[:10]}T{at[11:]}+00:00"
+        at = _utc(datetime.fromisoformat(at))
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _utc(at):
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+
+
+def _loads(text):
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:      # what orjson refuses and Python's json writes (NaN, say)
+        return json.loads(text)
+
+
+class _Row(SimpleNamespace):
+    """An event read as a row (CHAINED_COLUMNS), its before and after decoded."""
+
+    @classmethod
+    def of(cls, r):
+        at = _utc(datetime.fromisoformat(r.at)) if isinstance(r.at, str) else r.at
+        return cls(id=r.id, seq=r.seq, at=at, actor=r.actor, action=r.action, case_id=r.case_id, task_id=r.task_id,
+                   task_name=r.task_name, org_code=r.org_code, ip=r.ip, before=_loads(r.before),
+                   after=_loads(r.after), detail=r.detail, prev_hash=r.prev_hash, hash=r.hash)
+
+
+def _holds_hash(e):
+    """Whether an event's hash is the one over its previous hash and its `canonical` content."""
+    return _fast_holds(e.seq, e.at, e.actor, e.action, e.case_id, e.task_id, e.task_name, e.org_code, e.ip,
+                       e.before, e.after, e.detail, e.prev_hash, e.hash) or chain_hash(e.prev_hash or "", e) == e.hash
+
+
+def _fast_holds(seq, at, actor, action, case_id, task_id, task_name, org_code, ip, before, after, detail, prev_hash,
+                hash_):
+    """`canonical`'s bytes written by orjson (4× faster): True when the hash matches them. Where they
+    are not `canonical`'s (a float in exponent form, say) it does not match, and `canonical` decides."""
+    fast = orjson.dumps({
+        "seq": seq, "at": _utc_iso(at), "actor": actor,
+        "action": action, "case_id": case_id, "task_id": task_id, "task_name": task_name,
+        "org_code": org_code, "ip": ip, "before": before, "after": after, "detail": detail,
+    }, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256((prev_hash or "").encode("ascii") + fast).hexdigest() == hash_
 
 
 def _link_problem(e, expected_prev):
     """Why an event does not hold its place after a hash `expected_prev`, or None when it does."""
     if e.prev_hash != expected_prev:
         return "与前一事件的链接不符（前一事件被删除或替换）"
-    if chain_hash(e.prev_hash, e) != e.hash:
+    if not _holds_hash(e):
         return "内容与其哈希不符（被修改）"
     return None
 
 
-def verify_chain(user):
+def verify_chain(user, since_checkpoint=False):
     """`verify` as an auditor asks for it (supervisor, admin)."""
     policy.require(user, "audit.verify")
-    return verify()
+    return verify(since_checkpoint=since_checkpoint, actor=user.username)
 
 
-def verify(batch=2000):
-    """{ok, events_checked, first_bad_event?}: walk the chain in order, recomputing every hash."""
-    expected_prev, expected_seq, checked, last = GENESIS, 1, 0, 0
+def last_checkpoint():
+    return db.session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
+
+
+def verify(batch=5000, since_checkpoint=False, actor="system"):
+    """{ok, events_checked, from_seq, to_seq, incremental, first_bad_event?}: walk the chain in order,
+    recomputing every hash, up to the head as it was when the walk began (events written meanwhile
+    are for the next walk). With `since_checkpoint`, from the last point a walk found intact (its
+    event must still have the hash it had then): milliseconds where the whole walk takes minutes,
+    but blind to a change before that point, which the whole walk (the default) finds. A walk that
+    finds the chain intact leaves a checkpoint where it ended."""
+    head = db.session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    expected_prev, expected_seq, checked, incremental = GENESIS, 1, 0, False
+    cp = last_checkpoint() if since_checkpoint else None
+    if cp is not None and head is not None and cp.seq <= head.seq:
+        at_cp = db.session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.seq == cp.seq)).first()
+        if at_cp is None or at_cp.hash != cp.hash:
+            return {"ok": False, "events_checked": 0, "from_seq": cp.seq, "to_seq": cp.seq, "incremental": True,
+                    "first_bad_event": {"id": at_cp.id if at_cp else None, "seq": cp.seq,
+                                        "reason": "上次校验点的事件已不是校验时的内容（被修改或删除）"}}
+        expected_prev, expected_seq, incremental = cp.hash, cp.seq + 1, True
+    from_seq, upto = expected_seq, head.seq if head is not None else 0
+    span = {"from_seq": from_seq, "to_seq": upto, "incremental": incremental}
     unchained = db.session.execute(select(AuditEvent.id).where(UNCHAINED)
                                    .order_by(AuditEvent.id).limit(1)).scalar()
-    while True:
-        rows = db.session.execute(select(*CHAINED_COLUMNS).where(AuditEvent.seq > last)
-                                  .order_by(AuditEvent.seq).limit(batch)).all()     # rows, not objects: 2× faster
-        for e in rows:
+    conn, last = db.session.connection(), expected_seq - 1
+    columns = _chained_columns(conn.dialect.name)
+    while last < upto:
+        rows = conn.execute(select(*columns).where(AuditEvent.seq > last, AuditEvent.seq <= upto)
+                            .order_by(AuditEvent.seq).limit(batch)).all()     # rows, not objects
+        for r in rows:
             checked += 1
+            _id, seq, at, by, action, case_id, task_id, task_name, org_code, ip, before, after, detail, \
+                prev_hash, hash_ = r
+            if seq == expected_seq and prev_hash == expected_prev and _fast_holds(
+                    seq, at, by, action, case_id, task_id, task_name, org_code, ip, _loads(before), _loads(after),
+                    detail, prev_hash, hash_):
+                expected_prev, expected_seq = hash_, seq + 1
+                continue
+            e = _Row.of(r)
             problem = f"缺少序号 {expected_seq}–{e.seq - 1} 的事件（被删除）" if e.seq != expected_seq \
                 else _link_problem(e, expected_prev)
             if problem:
-                return _bad(checked, e, problem)
+                return {**_bad(checked, e, problem), **span}
             expected_prev, expected_seq = e.hash, e.seq + 1
         if len(rows) < batch:
             break
         last = rows[-1].seq
-    head = db.session.get(AuditHead, 1)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
-        return {"ok": False, "events_checked": checked,
+    if head is not None and (expected_seq - 1 != head.seq or expected_prev != head.hash):
+        return {"ok": False, "events_checked": checked, **span,
                 "first_bad_event": {"id": None, "seq": expected_seq, "reason": f"链尾缺少事件（应到序号 {head.seq}）"}}
     if unchained is not None:
-        return {"ok": False, "events_checked": checked,
+        return {"ok": False, "events_checked": checked, **span,
                 "first_bad_event": {"id": unchained, "seq": None, "reason": "不在哈希链中的事件（被直接插入）"}}
-    return {"ok": True, "events_checked": checked}
+    if head is not None and (cp is None or cp.seq != head.seq or not incremental):
+        with write_transaction():
+            db.session.add(AuditCheckpoint(seq=head.seq, hash=head.hash, events_checked=checked,
+                                           incremental=incremental, actor=actor, verified_at=utcnow()))
+    return {"ok": True, "events_checked": checked, **span}
 
 
 def verify_case(case_id, batch=500):

@@ -26,11 +26,13 @@ def register_cli(app):
         """The audit trail."""
 
     @audit_group.command("verify")
-    def audit_verify():
+    @click.option("--since-checkpoint", is_flag=True, help="only the events after the last intact verification")
+    def audit_verify(since_checkpoint):
         """Check the audit trail's hash chain; exit 1 and name the first bad event when broken."""
-        result = audit.verify()
+        result = audit.verify(since_checkpoint=since_checkpoint)
         if result["ok"]:
-            click.echo(f"ok: {result['events_checked']} events, the hash chain is intact")
+            click.echo(f"ok: {result['events_checked']} events (sequence {result['from_seq']}–{result['to_seq']}), "
+                       "the hash chain is intact")
             return
         bad = result["first_bad_event"]
         click.echo(f"BROKEN after {result['events_checked']} events: event id={bad.get('id')} seq={bad.get('seq')}: "

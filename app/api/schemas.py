@@ -598,9 +598,17 @@ class MigrationIn(VersionPair):
     case_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=MAX_ID)), validate=validate.Length(max=10000))
 
 
+class AuditVerifyQuery(Base):
+    since = fields.String(validate=validate.OneOf(["checkpoint"]), metadata={
+        "description": "checkpoint: only the events after the last point a verification found intact"})
+
+
 class AuditVerify(Base):
     ok = fields.Boolean()
     events_checked = fields.Integer()
+    from_seq = fields.Integer(metadata={"description": "the first sequence number walked"})
+    to_seq = fields.Integer(metadata={"description": "the chain's head when the walk began: the last one walked"})
+    incremental = fields.Boolean(metadata={"description": "whether the walk began at the last checkpoint"})
     first_bad_event = fields.Dict(metadata={"description": "{id, seq, at, action, reason} of the first broken link"})
 
 

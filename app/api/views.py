@@ -264,12 +264,13 @@ def responsibility_list(args):
 
 
 @blp.route("/audit/verify")
+@blp.arguments(s.AuditVerifyQuery, location="query")
 @blp.response(200, s.AuditVerify)
 @blp.errors(403)
-def audit_verify():
+def audit_verify(args):
     """Whether the audit trail's hash chain is intact, and if not the first event altered or removed
-    (supervisor, admin)."""
-    return audit.verify_chain(g.user)
+    (supervisor, admin); ?since=checkpoint walks only what was written since the last intact walk."""
+    return audit.verify_chain(g.user, since_checkpoint=args.get("since") == "checkpoint")
 
 
 @blp.route("/audit/export")

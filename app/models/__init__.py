@@ -1,5 +1,5 @@
 """SQLAlchemy models by domain."""
-from .audit import AuditEvent, AuditHead  # noqa: F401
+from .audit import AuditCheckpoint, AuditEvent, AuditHead  # noqa: F401
 from .case import Case, CaseParticipant, Task, queue_of, queues_of  # noqa: F401
 from .conversation import Comment, Urge, UrgeTarget  # noqa: F401
 from .evidence import Attachment, Blob, BlobChunk  # noqa: F401

@@ -36,3 +36,16 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(db.Model):
+    """A point up to which the hash chain was verified intact: the event's sequence number and hash.
+    An incremental verification starts from the newest one (`audit.verify(since_checkpoint=True)`)."""
+    __tablename__ = "audit_checkpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column()
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_at = mapped_column(UTCDateTime, default=utcnow)
+    events_checked: Mapped[int] = mapped_column()
+    incremental: Mapped[bool] = mapped_column(default=False)
+    actor: Mapped[str | None] = mapped_column(String(50))

@@ -117,8 +117,8 @@ def count():
 @audit_bp.route("/audit/verify")
 @login_required
 def verify():
-    """The same answer as GET /api/v1/audit/verify."""
-    return jsonify(audit.verify_chain(current_user))
+    """The same answer as GET /api/v1/audit/verify (?since=checkpoint likewise)."""
+    return jsonify(audit.verify_chain(current_user, since_checkpoint=request.args.get("since") == "checkpoint"))
 
 
 # --- the case file ------------------------------------------------------------------------------
