@@ -44,11 +44,15 @@ def record(action, actor, case_id=None, task=None, before=None, after=None, deta
 
 def canonical(e):
     """The bytes an event's hash covers."""
-    return json.dumps({
-        "seq": e.seq, "at": e.at.astimezone(timezone.utc).isoformat(timespec="microseconds"), "actor": e.actor,
-        "action": e.action, "case_id": e.case_id, "task_id": e.task_id, "task_name": e.task_name,
-        "org_code": e.org_code, "ip": e.ip, "before": e.before, "after": e.after, "detail": e.detail,
-    }, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    return json.dumps(_content(e.seq, e.at, e.actor, e.action, e.case_id, e.task_id, e.task_name, e.org_code, e.ip,
+                               e.before, e.after, e.detail),
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def _content(seq, at, actor, action, case_id, task_id, task_name, org_code, ip, before, after, detail):
+    """What an event's hash covers, as the object `canonical` writes."""
+    return {"seq": seq, "at": _utc_iso(at), "actor": actor, "action": action, "case_id": case_id, "task_id": task_id,
+            "task_name": task_name, "org_code": org_code, "ip": ip, "before": before, "after": after, "detail": detail}
 
 
 def chain_hash(prev_hash, e):
@@ -151,11 +155,8 @@ def _fast_holds(seq, at, actor, action, case_id, task_id, task_name, org_code, i
                 hash_):
     """`canonical`'s bytes written by orjson (4× faster): True when the hash matches them. Where they
     are not `canonical`'s (a float in exponent form, say) it does not match, and `canonical` decides."""
-    fast = orjson.dumps({
-        "seq": seq, "at": _utc_iso(at), "actor": actor,
-        "action": action, "case_id": case_id, "task_id": task_id, "task_name": task_name,
-        "org_code": org_code, "ip": ip, "before": before, "after": after, "detail": detail,
-    }, option=orjson.OPT_SORT_KEYS, default=str)
+    fast = orjson.dumps(_content(seq, at, actor, action, case_id, task_id, task_name, org_code, ip, before, after,
+                                 detail), option=orjson.OPT_SORT_KEYS, default=str)
     return hashlib.sha256((prev_hash or "").encode("ascii") + fast).hexdigest() == hash_
 
 
@@ -228,7 +229,7 @@ def verify(batch=5000, since_checkpoint=False, actor="system"):
     if unchained is not None:
         return {"ok": False, "events_checked": checked, **span,
                 "first_bad_event": {"id": unchained, "seq": None, "reason": "不在哈希链中的事件（被直接插入）"}}
-    if head is not None and (cp is None or cp.seq != head.seq or not incremental):
+    if head is not None and not (incremental and cp.seq == head.seq):     # a walk over nothing new leaves none
         with write_transaction():
             db.session.add(AuditCheckpoint(seq=head.seq, hash=head.hash, events_checked=checked,
                                            incremental=incremental, actor=actor, verified_at=utcnow()))
