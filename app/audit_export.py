@@ -11,18 +11,14 @@ import io
 import json
 import re
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
+import orjson
+import xlsxwriter
 from flask import Response, stream_with_context
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from sqlalchemy import func, select
+from sqlalchemy import String, Text, cast, func, select, type_coerce
 
 from . import audit, orgs, policy, processes
-from .audit import event_to_dict
 from .database import write_transaction
 from .extensions import db
 from .labels import (ACTION_LABELS, DECISION_LABELS, FIELD_LABELS, STATUS_LABELS, TASK_KIND_LABELS, TASK_STATUS_LABELS,
@@ -118,18 +114,78 @@ def _exists(where, *more):
     return db.session.execute(select(AuditEvent.id).where(*where, *more).limit(1)).first() is not None
 
 
+# what an export reads of an event, in COLUMNS' order; before and after as their stored JSON text
+EXPORT_COLUMNS = (AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.case_id,
+                  AuditEvent.task_name, AuditEvent.task_id, AuditEvent.org_code, AuditEvent.ip,
+                  cast(AuditEvent.before, Text).label("before"), cast(AuditEvent.after, Text).label("after"),
+                  AuditEvent.detail, AuditEvent.seq, AuditEvent.hash)
+
+
 def events(case_id=None, start=None, end=None, upto=None, **more):
-    """The matching events as dicts, oldest first, read a page at a time (ids ≤ `upto`)."""
+    """The matching events as dicts (COLUMNS, as `audit.event_to_dict` writes them), oldest first,
+    a list of up to PAGE at a time (ids ≤ `upto`)."""
+    local, loads = LocalTimes(local_zone()).iso, audit._loads
+    for rows in row_pages(case_id, start, end, upto, **more):
+        yield [{"id": r[0], "at": local(r[1]), "actor": r[2], "action": r[3], "case_id": r[4], "task": r[5],
+                "task_id": r[6], "org": r[7], "ip": r[8], "before": loads(r[9]), "after": loads(r[10]),
+                "detail": r[11], "seq": r[12], "hash": r[13]} for r in rows]
+
+
+def row_pages(case_id=None, start=None, end=None, upto=None, forms=False, **more):
+    """The matching events as rows of EXPORT_COLUMNS (`at` as stored: on SQLite its text in UTC),
+    oldest first, a list of up to PAGE at a time, read by keyset: rows, not objects. With `forms`,
+    each row also holds what `Reader` titles its change by, read in the same query: its case's
+    process version, its task's form and kind."""
     where, last = _where(case_id, start, end, upto, **more), 0
+    conn = db.session.connection()
+    columns = EXPORT_COLUMNS
+    if conn.dialect.name == "sqlite":       # `at` as SQLite stores it, text in UTC: fromisoformat reads it
+        columns = columns[:1] + (type_coerce(AuditEvent.at, String).label("at"),) + columns[2:]
+    stmt = select(*columns)
+    if forms:
+        stmt = (select(*columns, Case.process_version_id, Task.form, Task.kind).select_from(AuditEvent)
+                .outerjoin(Case, Case.id == AuditEvent.case_id).outerjoin(Task, Task.id == AuditEvent.task_id))
     while True:
-        page = db.session.execute(select(AuditEvent).where(*where, AuditEvent.id > last)
-                                  .order_by(AuditEvent.id).limit(PAGE)).scalars().all()
-        if not page:
+        rows = conn.execute(stmt.where(*where, AuditEvent.id > last).order_by(AuditEvent.id).limit(PAGE)).all()
+        if not rows:
             return
-        for e in page:
-            yield event_to_dict(e)
-        last = page[-1].id
-        db.session.expunge_all()
+        yield rows
+        if len(rows) < PAGE:
+            return
+        last = rows[-1][0]
+
+
+class LocalTimes:
+    """`timefmt.iso` of stored times (datetimes, or SQLite's text in UTC) in a zone, for millions of
+    them: the zone's offset is looked up once an hour of UTC, and used as it is wherever it is the
+    same at that hour's start and end (an hour in which the clocks change is converted event by event)."""
+
+    def __init__(self, zone):
+        self.zone, self.hours = zone, {}
+
+    def iso(self, at):
+        if at is None:
+            return None
+        if isinstance(at, str):         # 'YYYY-MM-DD HH:MM:SS.ffffff', its hour the first 13 characters
+            key, at = at[:13], datetime.fromisoformat(at)
+        else:
+            if at.tzinfo is not None:
+                at = at.astimezone(timezone.utc).replace(tzinfo=None)
+            key = at.replace(minute=0, second=0, microsecond=0)
+        offset = self.hours.get(key, False)
+        if offset is False:
+            if len(self.hours) > 10_000:
+                self.hours.clear()
+            hour = at.replace(minute=0, second=0, microsecond=0)
+            start, end = (self._local(hour), self._local(hour + timedelta(hours=1)))
+            offset = self.hours[key] = (start.utcoffset(), start.isoformat()[19:]) \
+                if start.utcoffset() == end.utcoffset() else None
+        if offset is None:
+            return self._local(at).isoformat(timespec="seconds")
+        return (at + offset[0]).isoformat(timespec="seconds") + offset[1]
+
+    def _local(self, naive_utc):
+        return naive_utc.replace(tzinfo=timezone.utc).astimezone(self.zone)
 
 
 def filename(fmt, now=None):
@@ -152,82 +208,107 @@ def response(user, fmt, case_id=None, start=None, end=None, **more):
                             "events": total})
     headers = {"Content-Disposition": f"attachment; filename={filename(fmt)}", "Cache-Control": "no-store",
                "X-Total-Count": str(total)}
-    rows = events(case_id, start, end, upto, **more)
-    if fmt != "jsonl":
-        rows = Reader().rows(rows)
+    if fmt == "jsonl":
+        pages = events(case_id, start, end, upto, **more)
+    else:
+        pages = Reader().pages(row_pages(case_id, start, end, upto, forms=True, **more))
     if fmt == "xlsx":
-        f = _xlsx(rows)
+        f = _xlsx(pages)
         headers["Content-Length"] = str(f.seek(0, io.SEEK_END))
         f.seek(0)
         response = Response(_chunks(f), mimetype=MIMETYPES[fmt], headers=headers)
         response.call_on_close(f.close)
         return response
-    body = _csv(rows) if fmt == "csv" else (json.dumps(d, ensure_ascii=False) + "\n" for d in rows)
+    body = _csv(pages) if fmt == "csv" else _jsonl(pages)
     return Response(stream_with_context(body), content_type=MIMETYPES[fmt], headers=headers)
+
+
+def _jsonl(pages):
+    """One JSON object a line, UTF-8 as it is (no \\u escapes); a page of lines at a time."""
+    for page in pages:
+        out = bytearray()
+        for d in page:
+            try:
+                out += orjson.dumps(d)
+            except (orjson.JSONEncodeError, TypeError):     # what only Python's json writes (a 70-digit number)
+                out += json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            out += b"\n"
+        yield bytes(out)
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_cell(value):
-    """A CSV cell: a text that Excel or WPS would take for a formula (a failed login's username
+FORMULA_FIRST = frozenset(FORMULA_START)
+
+
+def _csv_row(row):
+    """A CSV row: a text that Excel or WPS would take for a formula (a failed login's username
     "=HYPERLINK(...)", say) gets a leading apostrophe, as OWASP advises — the JSON Lines and XLSX
-    exports keep every value exactly."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    exports keep every value exactly. (None is an empty cell.)"""
+    return [("'" + v) if v.__class__ is str and v[:1] in FORMULA_FIRST else v for v in row]
 
 
-def _csv(rows):
-    """UTF-8 with a BOM (Excel and WPS open it as such), the rows as `Reader.row` writes them."""
+def _csv(pages):
+    """UTF-8 with a BOM (Excel and WPS open it as such), the rows `Reader.pages` writes; a page at a time."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    yield "\ufeff"
+    buf.write("\ufeff")
     writer.writerow([TITLES[c] for c in COLUMNS])
-    for d in rows:
-        writer.writerow([_csv_cell(d[c]) for c in COLUMNS])
+    for page in pages:
+        writer.writerows(map(_csv_row, page))
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
     yield buf.getvalue()
 
 
-def _xlsx(rows):
-    """A temporary file holding the workbook: one sheet, Chinese headers, the CSV's columns."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("全程留痕")
-    for i, c in enumerate(COLUMNS):
-        ws.column_dimensions[get_column_letter(i + 1)].width = XLSX_WIDTHS.get(c, 12)
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for c in COLUMNS:
-        cell = WriteOnlyCell(ws, TITLES[c])
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    for d in rows:
-        ws.append([_cell(ws, d[c]) for c in COLUMNS])
+XLSX_MAX_ROWS = 1_048_576           # a sheet's rows, the header's among them
+# control characters a sheet cannot hold (XML 1.0 has no place for them)
+ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx(pages, max_rows=XLSX_MAX_ROWS):
+    """A temporary file holding the workbook: the CSV's columns under bold Chinese headers, frozen,
+    and a new sheet (全程留痕 2, 3 …) each time one is full. XlsxWriter in constant memory writes each
+    row as it comes; every text stays text (never a formula, a number or a link)."""
     f = tempfile.TemporaryFile()
     try:
-        wb.save(f)
+        wb = xlsxwriter.Workbook(f, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                     "strings_to_numbers": False, "tmpdir": tempfile.gettempdir()})
+        bold = wb.add_format({"bold": True})
+        ws, row, sheets = None, max_rows, 0
+        for page in pages:
+            for values in page:
+                if row == max_rows:
+                    sheets += 1
+                    ws, row = _sheet(wb, "全程留痕" + (f" {sheets}" if sheets > 1 else ""), bold), 1
+                for c, v in enumerate(values):
+                    if v is None:
+                        continue
+                    if isinstance(v, str):
+                        ws.write_string(row, c, ILLEGAL_CHARACTERS.sub("\ufffd", v))
+                    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                        ws.write_number(row, c, v)
+                    else:
+                        ws.write_string(row, c, str(v))
+                row += 1
+        if ws is None:
+            _sheet(wb, "全程留痕", bold)
+        wb.close()
     except BaseException:
         f.close()
         raise
     return f
 
 
-def _cell(ws, value):
-    if not isinstance(value, str):
-        return value
-    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)     # control characters a sheet cannot hold
-    if value.startswith("="):                              # text, never a formula
-        cell = WriteOnlyCell(ws, value)
-        cell.data_type = "s"
-        return cell
-    return value
+def _sheet(wb, name, bold):
+    ws = wb.add_worksheet(name)
+    for i, c in enumerate(COLUMNS):
+        ws.set_column(i, i, XLSX_WIDTHS.get(c, 12))
+    ws.freeze_panes(1, 0)
+    ws.write_row(0, 0, [TITLES[c] for c in COLUMNS], bold)
+    return ws
 
 
 # --- an event as a person reads it --------------------------------------------------------------
@@ -243,51 +324,54 @@ class Reader:
     by the form it was made with: a step's own form, the start form of the case's process version."""
 
     def __init__(self):
-        self.users, self.units = orgs.user_names(), orgs.org_names()
+        self.users, self.units, self.zone = orgs.user_names(), orgs.org_names(), local_zone()
         self.fields = _form_fields()
         self.processes = {row.process_id: row.name for row in processes.latest_versions()}
-        self.definitions = {}
+        self.definitions, self.forms, self.said = {}, {}, {}
 
-    def rows(self, dicts):
-        batch = []
-        for d in dicts:
-            batch.append(d)
-            if len(batch) == PAGE:
-                yield from self._page(batch)
-                batch = []
-        yield from self._page(batch)
+    def pages(self, pages):
+        """Each page of `row_pages(..., forms=True)` as a page of rows to read, in COLUMNS' order."""
+        users, units, props, said, local = self.users, self.units, self._props, self._said, LocalTimes(self.zone).iso
+        for page in pages:
+            rows = []
+            for (id_, at, actor, action, case_id, task, task_id, org, ip, before, after, detail, seq, hash_,
+                 version, form, kind) in page:
+                form = props(version, form, kind, action)
+                at = local(at) or ""
+                rows.append([id_, f"{at[:10]} {at[11:19]}".strip(), "系统" if actor == "system" else users.get(actor, actor),
+                             ACTION_LABELS.get(action, action), case_id, task, task_id, units.get(org, org), ip,
+                             said(before, form), said(after, form), detail, seq, hash_])
+            yield rows
 
-    def _page(self, batch):
-        forms = self._forms(batch)
-        for d in batch:
-            props = forms.get((d["case_id"], d["task_id"]))
-            yield dict(d, at=_local(d["at"], "%Y-%m-%d %H:%M:%S"), action=ACTION_LABELS.get(d["action"], d["action"]),
-                       actor="系统" if d["actor"] == "system" else self.users.get(d["actor"], d["actor"]),
-                       org=self.units.get(d["org"], d["org"]), before=self.change(d["before"], props),
-                       after=self.change(d["after"], props))
+    def _said(self, text, form):
+        """`change` of a before or after stored as `text`, remembered for the short ones that recur (a
+        task's role and unit, a claim)."""
+        if text is None:
+            return None
+        if len(text) > 200:
+            return self.change(audit._loads(text), form)
+        key = (text, id(form))
+        said = self.said.get(key, self)
+        if said is self:
+            if len(self.said) > 10_000:         # bounded: a few MB whatever the export
+                self.said.clear()
+            said = self.said[key] = self.change(audit._loads(text), form)
+        return said
 
-    def _forms(self, batch):
-        """{(case id, task id or None): the properties of the form its changes were made with} for a page of events."""
-        case_ids = {d["case_id"] for d in batch if d["case_id"]}
-        task_ids = {d["task_id"] for d in batch if d["task_id"]}
-        if not case_ids:
-            return {}
-        versions = dict(db.session.execute(select(Case.id, Case.process_version_id).where(Case.id.in_(case_ids))).all())
-        tasks = {t.id: t for t in db.session.execute(
-            select(Task.id, Task.form, Task.kind).where(Task.id.in_(task_ids)))} if task_ids else {}
-        out = {}
-        for d in batch:
-            key = (d["case_id"], d["task_id"])
-            if key in out or d["case_id"] not in versions:
-                continue
-            definition = self._definition(versions[d["case_id"]])
-            task = tasks.get(d["task_id"])
-            if task is not None:
-                schema = processes.app_form(task.form) if task.kind == "order" else definition.form(task.form)
+    def _props(self, version, form, kind, action):
+        """The properties of the form an event's change was made with: its task's own form, or for the
+        case's start the start form of its process version; None for no form."""
+        if version is None:
+            return None
+        key = (version, form, kind) if kind is not None else (version, action == "case_started")
+        if key not in self.forms:
+            definition = self._definition(version)
+            if kind is not None:
+                schema = processes.app_form(form) if kind == "order" else definition.form(form)
             else:
-                schema = definition.form(definition.start.form) if d["action"] == "case_started" else None
-            out[key] = (schema or {}).get("properties") or None
-        return out
+                schema = definition.form(definition.start.form) if action == "case_started" else None
+            self.forms[key] = (schema or {}).get("properties") or None
+        return self.forms[key]
 
     def _definition(self, version_id):
         if version_id not in self.definitions:
@@ -332,12 +416,13 @@ class Reader:
         if v == orgs.TOWNSHIP:
             return "属地乡镇（街道）"
         if ISO_TIME.match(v):
-            return _local(v, "%Y-%m-%d %H:%M")
+            return _local(v, "%Y-%m-%d %H:%M", self.zone)
         return self.units.get(v, v)
 
-def _local(value, fmt):
+
+def _local(value, fmt, zone):
     try:
-        return datetime.fromisoformat(value).astimezone(local_zone()).strftime(fmt)
+        return datetime.fromisoformat(value).astimezone(zone).strftime(fmt)
     except (TypeError, ValueError):
         return value
 

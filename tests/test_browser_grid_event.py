@@ -57,7 +57,8 @@ def test_a_grid_worker_reports_from_the_phone_and_the_platform_hands_it_to_a_sta
     grid.get_by_role("button", name="提交", exact=True).click()
     expect(grid.get_by_role("status")).to_contain_text("已提交：马路市场、占道经营")
     expect(grid.locator("#grid-event #ge-address")).to_have_text("明珠东路与灵山大街路口")
-    expect(grid.locator("#grid-event .loc-view path.leaflet-interactive").first).to_be_visible()
+    expect(grid.locator("#grid-event .loc-view path.leaflet-interactive[stroke='#b91c1c']")).to_be_visible(
+        timeout=15_000)             # the point reported, drawn once the outlines have come (slow under load)
     expect(grid.locator("#evidence .ev-image img")).to_have_count(1)
     case_url = grid.url
     fits_the_phone(grid)
@@ -67,7 +68,8 @@ def test_a_grid_worker_reports_from_the_phone_and_the_platform_hands_it_to_a_sta
     platform.locator("tr", has_text="马路市场、占道经营").get_by_role("link", name="办理").first.click()
     expect(platform.get_by_role("heading", name=re.compile("^受理分拨"))).to_be_visible()
     expect(platform.locator("#grid-event #ge-category")).to_have_text("马路市场、占道经营")
-    expect(platform.locator("#grid-event .loc-view path.leaflet-interactive").first).to_be_visible()
+    expect(platform.locator("#grid-event .loc-view path.leaflet-interactive[stroke='#b91c1c']")).to_be_visible(
+        timeout=15_000)             # the point reported, drawn once the outlines have come (slow under load)
     platform.locator("label.choice", has_text="乡镇内办理").click()
     platform.locator("select[name=handler]").select_option("T01-ZFZD")
     platform.locator("input[name=deadline]").fill("2030-01-04")
