@@ -338,7 +338,8 @@ class Reader:
                  version, form, kind) in page:
                 form = props(version, form, kind, action)
                 at = local(at) or ""
-                rows.append([id_, f"{at[:10]} {at[11:19]}".strip(), "系统" if actor == "system" else users.get(actor, actor),
+                rows.append([id_, f"{at[:10]} {at[11:19]}".strip(),
+                             "系统" if actor == "system" else users.get(actor, actor),
                              ACTION_LABELS.get(action, action), case_id, task, task_id, units.get(org, org), ip,
                              said(before, form), said(after, form), detail, seq, hash_])
             yield rows

@@ -30,14 +30,25 @@ from .extensions import db, limiter
 from .models import LoginSession, User
 from .models.types import utcnow
 
-# compared against when the username is unknown, so both failures take the same time
-_DUMMY_HASH = generate_password_hash("not-a-password")
+# compared against when the username is unknown, so both failures take the same time: one per method
+_DUMMY_HASHES = {}
 KINDS = ("web", "api")
 PURGE_AFTER = timedelta(days=30)      # ended sessions are kept this long for the admin's and auditors' sight
 
 
 def hash_password(password):
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=_method())
+
+
+def _method():
+    return current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
+
+
+def _dummy_hash():
+    method = _method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 # --- password strength: the one rule for the command line, the admin's pages and one's own change ---
@@ -87,7 +98,7 @@ def authenticate(username, password):
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     ok = user is not None and user.active and check_password_hash(user.password_hash, password or "")
     if user is None:
-        check_password_hash(_DUMMY_HASH, "x")
+        check_password_hash(_dummy_hash(), "x")
     if not ok:
         with write_transaction():
             audit.record("login_failed", str(username)[:50] if username else "-")

@@ -11,6 +11,9 @@ class Config:
     SECRET_KEY_FILE = os.environ.get("HUYING_SECRET_KEY_FILE") or None
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None   # None: SQLite under instance/
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # how new passwords are hashed (werkzeug's method string); a stored hash names its own method,
+    # so a check follows whichever method made it
+    PASSWORD_HASH_METHOD = "scrypt"
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "10"))
     HUYING_DEMO = os.environ.get("HUYING_DEMO", "0") == "1"
     # with the demo, also a year of past calls for the reports (HUYING_DEMO_HISTORY=0: none)
@@ -127,3 +130,6 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"
     HUYING_DEMO = True
     HUYING_DEMO_HISTORY = False    # tests load demo.load_demo() and see no history
+    # the tests' demo users sign in some ten thousand times a run: scrypt's 0.1 s each was a sixth of
+    # the suite's time. Each stored hash names its method, so sign-in is checked the same way.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

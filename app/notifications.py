@@ -21,7 +21,8 @@ from email.utils import formataddr
 
 import requests
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Text, and_, cast, event, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from . import audit, orgs, policy
 from .database import write_transaction
@@ -76,8 +77,10 @@ def notify(kind, case, text, *, users=None, orgs=None, queues=None, task=None, a
                                          body=_email_body(u, kind, full, link)))
     units = {u.org_code for u in recipients if u.org_code} | set(orgs or ())
     if units:
-        for robot in db.session.execute(select(UnitRobot).where(UnitRobot.org_code.in_(units),
-                                                                UnitRobot.enabled.is_(True))).scalars():
+        with db.session.no_autoflush:
+            robots = db.session.execute(select(UnitRobot).where(UnitRobot.org_code.in_(units),
+                                                                UnitRobot.enabled.is_(True))).scalars().all()
+        for robot in robots:
             if kind in (robot.kinds or []):
                 db.session.add(OutboxMessage(channel="robot", recipient=robot.org_code, kind=kind,
                                              case_id=getattr(case, "id", None), subject=_subject(kind, case),
@@ -181,6 +184,23 @@ def dispatch_changed(case, before, after, actor):
 
 
 def _recipients(users, org_codes, queues):
+    """The active users named, of the units and of the queues given, by id; remembered for the
+    rest of the transaction (a fired deadline tells the same queue twice: a warning, then overdue)."""
+    key = (tuple(u if isinstance(u, str) else u.id for u in users or ()), tuple(org_codes or ()), tuple(queues or ()))
+    memo = db.session.info.setdefault("notify_recipients", {})
+    if key not in memo:
+        with db.session.no_autoflush:           # users and units: nothing the change itself has pending
+            memo[key] = _find_recipients(users, org_codes, queues)
+    return memo[key]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_recipients(session, transaction):
+    if transaction.parent is None:
+        session.info.pop("notify_recipients", None)
+
+
+def _find_recipients(users, org_codes, queues):
     found = {}
     names = [u for u in users or () if isinstance(u, str)]
     for u in users or ():
@@ -196,8 +216,10 @@ def _recipients(users, org_codes, queues):
             found[u.id] = u
     for queue in queues or ():
         role, _, org_code = queue.partition("@")
-        stmt = active if org_code in ("", "*") else active.join(OrgUnit, User.org_id == OrgUnit.id).where(
-            OrgUnit.code == org_code)
+        # the role's holders found by the database (their roles' JSON text names it), then checked exactly
+        stmt = active.where(cast(User.roles, Text).like(f'%"{role}"%'))
+        if org_code not in ("", "*"):
+            stmt = stmt.join(OrgUnit, User.org_id == OrgUnit.id).where(OrgUnit.code == org_code)
         for u in db.session.execute(stmt).scalars():
             if role in (u.roles or []):
                 found[u.id] = u
@@ -207,9 +229,11 @@ def _recipients(users, org_codes, queues):
 def _preferences(user_ids, kind):
     if not user_ids:
         return {}
-    rows = db.session.execute(select(NotificationPreference).where(
-        NotificationPreference.user_id.in_(user_ids), NotificationPreference.kind == kind)).scalars()
-    return {(r.user_id, r.channel): r.enabled for r in rows}
+    with db.session.no_autoflush:
+        rows = db.session.execute(select(NotificationPreference.user_id, NotificationPreference.channel,
+                                         NotificationPreference.enabled).where(
+            NotificationPreference.user_id.in_(user_ids), NotificationPreference.kind == kind)).all()
+    return {(user_id, channel): enabled for user_id, channel, enabled in rows}
 
 
 def _local(dt):
