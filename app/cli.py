@@ -60,6 +60,21 @@ def register_cli(app):
         if search.check(deep=False):    # cases from before the index (a migrated database): index them once
             click.echo(f"search index rebuilt: {search.reindex_all()} cases")
 
+    @group.command("bench-data")
+    @click.option("--closed", default=0, type=click.IntRange(min=0), help="closed calls to add (e.g. 1000000)")
+    @click.option("--open", "open_", default=0, type=click.IntRange(min=0), help="open calls to add (e.g. 100000)")
+    @click.option("--months", default=12, type=click.IntRange(1, 120), help="the months before this one they span")
+    @click.option("--seed", default=7, type=int, help="the same seed, the same data")
+    def bench_data(closed, open_, months, seed):
+        """Fill the database with a province's volume for the bench: closed calls copied from the demo
+        history's stories, open calls in the inbox's states, their audit events on the hash chain."""
+        from . import bench_data as generator
+        if processes.latest_version("call_response") is None or demo.is_empty():
+            raise click.UsageError("run `HUYING_DEMO=1 flask huying setup` first: the calls need the demo county")
+        totals = generator.generate(closed, open_, months, seed, progress=click.echo)
+        click.echo(f"added {totals['closed']:,} closed and {totals['open']:,} open calls, {totals['tasks']:,} tasks, "
+                   f"{totals['events']:,} audit events in {totals['seconds']} s")
+
     @group.command("reindex")
     @click.option("--check", "check_only", is_flag=True, help="only check the index; exit 1 when it is not whole")
     def reindex(check_only):

@@ -571,6 +571,16 @@ def main():
             verify_rates.append(result["events_checked"] / (ms / 1000))
         rows.append(("audit chain verified, whole trail (s)", result["events_checked"], ms / 1000, None))
         results.put("verify_events_per_s", verify_rates, "events/s", "sqlite", n=result["events_checked"])
+        incremental, checked = [], []
+        for _ in range(5):          # each walk starts where the last ended, a sign-in (on record) between
+            Api(port, "town_a")
+            ms, status, result = users["supervisor"].timed("GET", "/audit/verify?since=checkpoint")
+            assert status == 200 and result["ok"] and result["incremental"], result
+            incremental.append(ms)
+            checked.append(result["events_checked"])
+        results.put("verify_incremental_ms", incremental, "ms", "sqlite", n=len(incremental),
+                    note=f"GET /audit/verify?since=checkpoint after {N_AUDIT:,} + events, "
+                         f"{max(checked)} new events at most a walk")
     finally:
         proc.terminate()
         proc.wait(10)
