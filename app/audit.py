@@ -105,11 +105,15 @@ CHAINED_COLUMNS = (AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.acto
 UNCHAINED = or_(AuditEvent.seq.is_(None), AuditEvent.seq < 1)   # events slipped in beside the chain
 
 
+def stored_at(dialect):
+    """An event's `at` to select: on SQLite the text it stores (UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'),
+    which datetime.fromisoformat reads many times faster than the type's own parsing."""
+    return type_coerce(AuditEvent.at, String).label("at") if dialect == "sqlite" else AuditEvent.at
+
+
 def _chained_columns(dialect):
-    """CHAINED_COLUMNS, with `at` as SQLite stores it (text in UTC) on SQLite: `_utc_iso` reads it."""
-    if dialect != "sqlite":
-        return CHAINED_COLUMNS
-    return (CHAINED_COLUMNS[:2] + (type_coerce(AuditEvent.at, String).label("at"),) + CHAINED_COLUMNS[3:])
+    """CHAINED_COLUMNS, with `at` as stored (`stored_at`): `_utc_iso` reads it."""
+    return CHAINED_COLUMNS[:2] + (stored_at(dialect),) + CHAINED_COLUMNS[3:]
 
 
 def _utc_iso(at):

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import xlsxwriter
 from flask import Response, stream_with_context
-from sqlalchemy import String, Text, cast, func, select, type_coerce
+from sqlalchemy import Text, cast, func, select
 
 from . import audit, orgs, policy, processes
 from .database import write_transaction
@@ -138,9 +138,7 @@ def row_pages(case_id=None, start=None, end=None, upto=None, forms=False, **more
     process version, its task's form and kind."""
     where, last = _where(case_id, start, end, upto, **more), 0
     conn = db.session.connection()
-    columns = EXPORT_COLUMNS
-    if conn.dialect.name == "sqlite":       # `at` as SQLite stores it, text in UTC: fromisoformat reads it
-        columns = columns[:1] + (type_coerce(AuditEvent.at, String).label("at"),) + columns[2:]
+    columns = EXPORT_COLUMNS[:1] + (audit.stored_at(conn.dialect.name),) + EXPORT_COLUMNS[2:]
     stmt = select(*columns)
     if forms:
         stmt = (select(*columns, Case.process_version_id, Task.form, Task.kind).select_from(AuditEvent)
@@ -236,10 +234,8 @@ def _jsonl(pages):
         yield bytes(out)
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-FORMULA_FIRST = frozenset(FORMULA_START)
+# the first characters that make Excel or WPS take a text for a formula
+FORMULA_FIRST = frozenset(("=", "+", "-", "@", "\t", "\r"))
 
 
 def _csv_row(row):

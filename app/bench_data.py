@@ -13,20 +13,20 @@ projection rows in the states the inbox, the case list and the supervisor's boar
 Writes go in batches of `BATCH` calls, each one transaction with bulk inserts (rows, not objects).
 Copies are not put in the search index (`flask huying reindex` would take hours at this volume;
 bench/search.py measures search on data of its own)."""
-import hashlib
 import json
 import random
 import time
 import uuid
+from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 
 import orjson
 from sqlalchemy import JSON, func, select, update
 
 from . import demo_history
-from .audit import GENESIS, canonical
+from .audit import GENESIS, chain_hash
 from .extensions import db
-from .models import AuditEvent, AuditHead, Case, CaseParticipant, Flag, Task
+from .models import AuditEvent, AuditHead, Case, CaseParticipant, Flag, ProcessVersion, Task
 from .models.types import UTCDateTime, utcnow
 
 BATCH = 2000
@@ -183,7 +183,7 @@ def _write(rows):
         for e in rows["events"]:
             seq += 1
             e["seq"], e["prev_hash"] = seq, prev
-            e["hash"] = prev = hashlib.sha256(prev.encode("ascii") + canonical(_Event(e))).hexdigest()
+            e["hash"] = prev = chain_hash(prev, SimpleNamespace(**e))
         if rows["events"]:
             _insert(conn, AuditEvent.__table__, rows["events"])
             conn.execute(update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1).values(seq=seq, hash=prev))
@@ -228,19 +228,8 @@ def _json(value):
         return json.dumps(value, ensure_ascii=False)
 
 
-class _Event:
-    """An event's dict read as `audit.canonical` reads an event."""
-    __slots__ = ("seq", "at", "actor", "action", "case_id", "task_id", "task_name", "org_code", "ip", "before",
-                 "after", "detail")
-
-    def __init__(self, d):
-        for k in self.__slots__:
-            setattr(self, k, d[k])
-
-
 # --- open calls: the projection rows the inbox, the lists and the board read ---------------------
 def _open_calls(n, seed, totals, progress):
-    from .models import ProcessVersion
     version = db.session.execute(select(ProcessVersion).where(ProcessVersion.process_id == "call_response")
                                  .order_by(ProcessVersion.version.desc()).limit(1)).scalar_one()
     county = demo_history._County(seed, utcnow())
